@@ -1,0 +1,95 @@
+/*
+ * log.c: stderr or syslog output, with a debug level switched on by
+ * --debug. Modelled on the warn/warnx/fatal family of OpenBSD daemons.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+static bool log_foreground = true;
+static bool log_debug_on = false;
+
+void
+log_init(bool foreground, bool debug)
+{
+	log_foreground = foreground;
+	log_debug_on = debug;
+	if (!foreground)
+		openlog("torgate", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+bool
+log_is_debug(void)
+{
+	return log_debug_on;
+}
+
+static void
+vlog(int pri, const char *fmt, va_list ap, const char *errstr)
+{
+	char msg[4096];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_foreground) {
+		static const char *names[] = {
+			[LOG_ERR] = "fatal", [LOG_WARNING] = "warning",
+			[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+		};
+		if (errstr)
+			fprintf(stderr, "torgate: %s: %s: %s\n", names[pri], msg,
+			    errstr);
+		else
+			fprintf(stderr, "torgate: %s: %s\n", names[pri], msg);
+		fflush(stderr);
+	} else if (errstr) {
+		syslog(pri, "%s: %s", msg, errstr);
+	} else {
+		syslog(pri, "%s", msg);
+	}
+}
+
+#define DEFINE_LOG(name, pri, witherr, cond)                            \
+	void name(const char *fmt, ...)                                 \
+	{                                                               \
+		va_list ap;                                             \
+		int saved = errno;                                      \
+		if (!(cond))                                            \
+			return;                                         \
+		va_start(ap, fmt);                                      \
+		vlog(pri, fmt, ap, witherr ? strerror(saved) : NULL);   \
+		va_end(ap);                                             \
+		errno = saved;                                          \
+	}
+
+DEFINE_LOG(log_warn, LOG_WARNING, 1, 1)
+DEFINE_LOG(log_warnx, LOG_WARNING, 0, 1)
+DEFINE_LOG(log_info, LOG_INFO, 0, 1)
+DEFINE_LOG(log_debug, LOG_DEBUG, 0, log_debug_on)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, fmt, ap, strerror(saved));
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}
