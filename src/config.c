@@ -1,0 +1,392 @@
+/*
+ * config.c: command line and config file. See config.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "torgate_build.h"
+
+#include "config.h"
+#include "util.h"
+
+#define DEFAULT_TOR "unix:/run/tor/control"
+
+static const char *const default_listens[] = {
+	"unix:/run/torgate/control",
+	"127.0.0.1:951",
+};
+
+static const char *const default_profile_dirs[] = {
+	"/etc/torgate/profiles.d",
+	"/usr/share/torgate/profiles",
+	"/etc/onion-grater.d",
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: torgate [OPTIONS]\n"
+"  -l, --listen ADDR        repeatable: unix:/PATH | HOST:PORT | [V6]:PORT\n"
+"                           with options after commas: unix:/PATH,mode=0660,profile=NAME\n"
+"  -t, --tor ADDR           tor's control: unix:/PATH | HOST:PORT (default %s)\n"
+"      --tor-cookie PATH    cookie file (default: the COOKIEFILE that PROTOCOLINFO names)\n"
+"      --tor-password-file PATH\n"
+"  -p, --profiles DIR       repeatable; loads *.yml and *.yaml (onion-grater format)\n"
+"  -c, --config FILE        optional YAML file with the same settings; flags win\n"
+"  -f, --foreground         stay in the foreground, log to stderr\n"
+"      --debug              log every line in both directions (secrets redacted)\n"
+"      --version, --help\n", DEFAULT_TOR);
+}
+
+static int
+add_listen(config_t *cfg, const char *s, const char *where)
+{
+	char err[512];
+	listen_spec_t l;
+
+	if (listen_spec_parse(s, &l, err, sizeof(err)) < 0) {
+		fprintf(stderr, "torgate: %s%s%s\n", where ? where : "",
+		    where ? ": " : "", err);
+		return -1;
+	}
+	cfg->listens = xreallocarray(cfg->listens, cfg->n_listens + 1,
+	    sizeof(*cfg->listens));
+	cfg->listens[cfg->n_listens++] = l;
+	return 0;
+}
+
+static void
+add_dir(config_t *cfg, const char *d)
+{
+	cfg->profile_dirs = xreallocarray(cfg->profile_dirs,
+	    cfg->n_profile_dirs + 1, sizeof(char *));
+	cfg->profile_dirs[cfg->n_profile_dirs++] = xstrdup(d);
+}
+
+static int
+parse_size(const char *s, size_t min, size_t max, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || s[0] == '\0' || s[0] == '-' || v < min || v > max)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+/* ---- config file ---------------------------------------------------- */
+
+typedef struct file_ctx {
+	const char *path;
+	yaml_document_t *doc;
+	int errors;
+	config_t *cfg;
+	bool cli_listens, cli_dirs, cli_tor, cli_cookie, cli_pw;
+} file_ctx_t;
+
+static void
+ferr(file_ctx_t *f, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+ferr(file_ctx_t *f, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s:%zu:%zu: ", f->path,
+	    n ? n->start_mark.line + 1 : 0, n ? n->start_mark.column + 1 : 0);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	f->errors++;
+}
+
+static const char *
+scalar(file_ctx_t *f, yaml_node_t *n, const char *key)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		ferr(f, n, "'%s' must be a string", key);
+		return NULL;
+	}
+	return (const char *)n->data.scalar.value;
+}
+
+static void
+set_str(file_ctx_t *f, yaml_node_t *n, const char *key, char **dst, bool cli)
+{
+	const char *v = scalar(f, n, key);
+	if (v == NULL || cli)
+		return;
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+static void
+set_limit(file_ctx_t *f, yaml_node_t *n, const char *key, size_t min,
+    size_t max, size_t *dst)
+{
+	const char *v = scalar(f, n, key);
+	if (v == NULL)
+		return;
+	if (parse_size(v, min, max, dst) < 0)
+		ferr(f, n, "'%s' must be a number from %zu to %zu", key, min,
+		    max);
+}
+
+static void
+each_string(file_ctx_t *f, yaml_node_t *n, const char *key,
+    void (*fn)(file_ctx_t *, yaml_node_t *, const char *))
+{
+	if (n->type != YAML_SEQUENCE_NODE) {
+		ferr(f, n, "'%s' must be a list", key);
+		return;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = yaml_document_get_node(f->doc, *it);
+		const char *v = scalar(f, e, key);
+		if (v != NULL)
+			fn(f, e, v);
+	}
+}
+
+static void
+file_listen(file_ctx_t *f, yaml_node_t *n, const char *v)
+{
+	char where[PATH_MAX + 64];
+
+	if (f->cli_listens)
+		return;
+	snprintf(where, sizeof(where), "%s:%zu:%zu", f->path,
+	    n->start_mark.line + 1, n->start_mark.column + 1);
+	if (add_listen(f->cfg, v, where) < 0)
+		f->errors++;
+}
+
+static void
+file_dir(file_ctx_t *f, yaml_node_t *n, const char *v)
+{
+	if (!f->cli_dirs)
+		add_dir(f->cfg, v);
+}
+
+static int
+load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
+    bool cli_tor, bool cli_cookie, bool cli_pw)
+{
+	FILE *fp = fopen(path, "r");
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	file_ctx_t f = { .path = path, .doc = &doc, .cfg = cfg,
+		.cli_listens = cli_listens, .cli_dirs = cli_dirs,
+		.cli_tor = cli_tor, .cli_cookie = cli_cookie, .cli_pw = cli_pw };
+
+	if (fp == NULL) {
+		fprintf(stderr, "torgate: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, fp);
+	if (!yaml_parser_load(&parser, &doc)) {
+		fprintf(stderr, "%s:%zu:%zu: %s\n", path,
+		    parser.problem_mark.line + 1,
+		    parser.problem_mark.column + 1,
+		    parser.problem ? parser.problem : "YAML error");
+		yaml_parser_delete(&parser);
+		fclose(fp);
+		return -1;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL)
+		goto done;  /* empty file */
+	if (root->type != YAML_MAPPING_NODE) {
+		ferr(&f, root, "the config file must be a mapping");
+		goto done;
+	}
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+	    p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(&doc, p->value);
+		const char *key = k->type == YAML_SCALAR_NODE ?
+		    (const char *)k->data.scalar.value : "";
+		session_limits_t *L = &cfg->limits;
+
+		if (!strcmp(key, "listen"))
+			each_string(&f, v, key, file_listen);
+		else if (!strcmp(key, "profiles"))
+			each_string(&f, v, key, file_dir);
+		else if (!strcmp(key, "tor"))
+			set_str(&f, v, key, &cfg->tor, cli_tor);
+		else if (!strcmp(key, "tor-cookie"))
+			set_str(&f, v, key, &cfg->tor_cookie, cli_cookie);
+		else if (!strcmp(key, "tor-password-file"))
+			set_str(&f, v, key, &cfg->tor_password_file, cli_pw);
+		else if (!strcmp(key, "max-line-length"))
+			set_limit(&f, v, key, 256, 16 << 20, &L->max_line);
+		else if (!strcmp(key, "max-body-length"))
+			set_limit(&f, v, key, 256, 64 << 20, &L->max_body);
+		else if (!strcmp(key, "max-pending-commands"))
+			set_limit(&f, v, key, 1, 1 << 16, &L->max_pending);
+		else if (!strcmp(key, "max-output-buffer"))
+			set_limit(&f, v, key, 4096, 1 << 30, &L->max_output);
+		else if (!strcmp(key, "max-clients")) {
+			size_t n = 0;
+			set_limit(&f, v, key, 1, 1 << 20, &n);
+			if (n)
+				L->max_clients = (unsigned)n;
+		} else
+			ferr(&f, k, "unknown key '%s'", key);
+	}
+done:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	fclose(fp);
+	return f.errors ? -1 : 0;
+}
+
+/* ---- command line --------------------------------------------------- */
+
+enum { OPT_COOKIE = 256, OPT_PASSWORD, OPT_DEBUG, OPT_VERSION, OPT_HELP };
+
+config_result_t
+config_parse(config_t *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "tor", required_argument, NULL, 't' },
+		{ "tor-cookie", required_argument, NULL, OPT_COOKIE },
+		{ "tor-password-file", required_argument, NULL, OPT_PASSWORD },
+		{ "profiles", required_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(cfg, 0, sizeof(*cfg));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "l:t:p:c:f", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (add_listen(cfg, optarg, NULL) < 0)
+				return CONFIG_EXIT_ERROR;
+			break;
+		case 't':
+			free(cfg->tor);
+			cfg->tor = xstrdup(optarg);
+			break;
+		case OPT_COOKIE:
+			free(cfg->tor_cookie);
+			cfg->tor_cookie = xstrdup(optarg);
+			break;
+		case OPT_PASSWORD:
+			free(cfg->tor_password_file);
+			cfg->tor_password_file = xstrdup(optarg);
+			break;
+		case 'p':
+			add_dir(cfg, optarg);
+			break;
+		case 'c':
+			free(cfg->config_file);
+			cfg->config_file = xstrdup(optarg);
+			break;
+		case 'f':
+			cfg->foreground = true;
+			break;
+		case OPT_DEBUG:
+			cfg->debug = true;
+			break;
+		case OPT_VERSION:
+			printf("torgate %s\n", TORGATE_VERSION);
+			return CONFIG_EXIT_OK;
+		case OPT_HELP:
+			usage(stdout);
+			return CONFIG_EXIT_OK;
+		default:
+			usage(stderr);
+			return CONFIG_EXIT_ERROR;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "torgate: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		return CONFIG_EXIT_ERROR;
+	}
+	if (cfg->config_file != NULL &&
+	    load_file(cfg, cfg->config_file, cfg->n_listens > 0,
+	    cfg->n_profile_dirs > 0, cfg->tor != NULL,
+	    cfg->tor_cookie != NULL, cfg->tor_password_file != NULL) < 0)
+		return CONFIG_EXIT_ERROR;
+	config_defaults(cfg);
+	return CONFIG_RUN;
+}
+
+void
+config_defaults(config_t *cfg)
+{
+	session_limits_t *L = &cfg->limits;
+
+	if (cfg->n_listens == 0)
+		for (size_t i = 0; i < ARRAY_LEN(default_listens); i++)
+			if (add_listen(cfg, default_listens[i], NULL) < 0)
+				abort();
+	if (cfg->n_profile_dirs == 0)
+		for (size_t i = 0; i < ARRAY_LEN(default_profile_dirs); i++)
+			add_dir(cfg, default_profile_dirs[i]);
+	if (cfg->tor == NULL)
+		cfg->tor = xstrdup(DEFAULT_TOR);
+	/* 64 KiB: far above any real command (the longest, ADD_ONION with an
+	 * RSA key and client auth, is a few KiB), small enough to bound the
+	 * memory of thousands of clients. */
+	if (L->max_line == 0)
+		L->max_line = 64 * 1024;
+	/* Before authentication nothing longer than AUTHENTICATE with a
+	 * password or AUTHCHALLENGE with its nonce is needed. */
+	if (L->max_preauth_line == 0)
+		L->max_preauth_line = L->max_line < 4096 ? L->max_line : 4096;
+	/* Descriptors posted with +HSPOST/+POSTDESCRIPTOR stay well under. */
+	if (L->max_body == 0)
+		L->max_body = 256 * 1024;
+	/* tor's own limit on a control line is 1 MiB. */
+	if (L->max_reply_line == 0)
+		L->max_reply_line = 1024 * 1024;
+	/* Enough for clients that pipeline (bitcoind; batches of 64). */
+	if (L->max_pending == 0)
+		L->max_pending = 256;
+	if (L->max_output == 0)
+		L->max_output = 1024 * 1024;
+	if (L->max_clients == 0)
+		L->max_clients = 16384;
+}
+
+void
+config_clear(config_t *cfg)
+{
+	for (size_t i = 0; i < cfg->n_listens; i++)
+		listen_spec_clear(&cfg->listens[i]);
+	free(cfg->listens);
+	for (size_t i = 0; i < cfg->n_profile_dirs; i++)
+		free(cfg->profile_dirs[i]);
+	free(cfg->profile_dirs);
+	free(cfg->tor);
+	free(cfg->tor_cookie);
+	free(cfg->tor_password_file);
+	free(cfg->config_file);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,49 @@
+/*
+ * config.h: torgate's settings, from the command line and an optional YAML
+ * config file (-c). Flags win over the file; a list given on the command
+ * line (listeners, profile directories) replaces the file's list.
+ *
+ * Config file keys (all optional):
+ *   listen: [ADDR...]          tor: ADDR          tor-cookie: PATH
+ *   tor-password-file: PATH    profiles: [DIR...]
+ *   max-line-length: N         max-body-length: N
+ *   max-pending-commands: N    max-clients: N
+ *   max-output-buffer: N
+ */
+#ifndef TORGATE_CONFIG_H
+#define TORGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "addr.h"
+#include "session.h"
+
+typedef struct config {
+	listen_spec_t *listens;
+	size_t n_listens;
+	char *tor;                 /* address text */
+	char *tor_cookie;
+	char *tor_password_file;
+	char **profile_dirs;
+	size_t n_profile_dirs;
+	char *config_file;
+	bool foreground;
+	bool debug;
+	session_limits_t limits;
+} config_t;
+
+typedef enum {
+	CONFIG_RUN = 0,      /* start the daemon */
+	CONFIG_EXIT_OK,      /* --help / --version printed */
+	CONFIG_EXIT_ERROR,   /* usage error, reported on stderr */
+} config_result_t;
+
+/* Parse argv (and the -c file) into cfg. */
+config_result_t config_parse(config_t *cfg, int argc, char **argv);
+void config_clear(config_t *cfg);
+
+/* Apply the built-in defaults to whatever is still unset. */
+void config_defaults(config_t *cfg);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * main.c: torgate's entry point: read the settings, load the profiles,
+ * open the listeners, then run one libevent loop until SIGTERM/SIGINT.
+ * SIGHUP reloads the profiles atomically: new sessions get the new set,
+ * running ones keep theirs; a set with errors is not installed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "profile.h"
+#include "session.h"
+#include "util.h"
+
+static void
+diag_to_log(void *arg, bool is_error, const char *file, unsigned line,
+    unsigned col, const char *msg)
+{
+	if (file != NULL && line > 0)
+		log_warnx("%s:%u:%u: %s: %s", file, line, col,
+		    is_error ? "error" : "warning", msg);
+	else if (file != NULL)
+		log_warnx("%s: %s: %s", file, is_error ? "error" : "warning",
+		    msg);
+	else
+		log_warnx("%s: %s", is_error ? "error" : "warning", msg);
+}
+
+static profile_set_t *
+load_profiles(const config_t *cfg)
+{
+	profile_diag_t d = { .report = diag_to_log };
+	profile_set_t *set;
+
+	set = profile_set_load((const char *const *)cfg->profile_dirs,
+	    cfg->n_profile_dirs, &d);
+	if (set != NULL)
+		log_info("loaded %zu profile%s (%u warning%s)", set->n,
+		    set->n == 1 ? "" : "s", d.warnings,
+		    d.warnings == 1 ? "" : "s");
+	else
+		log_warnx("profiles not loaded: %u error%s", d.errors,
+		    d.errors == 1 ? "" : "s");
+	return set;
+}
+
+typedef struct daemon_state {
+	config_t *cfg;
+	gate_t *gate;
+} daemon_state_t;
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	daemon_state_t *d = arg;
+
+	switch (sig) {
+	case SIGHUP: {
+		profile_set_t *set;
+		log_info("SIGHUP: reloading profiles");
+		set = load_profiles(d->cfg);
+		if (set == NULL) {
+			log_warnx("reload failed; keeping the previous profiles");
+			break;
+		}
+		profile_set_unref(d->gate->profiles);
+		d->gate->profiles = set;
+		break;
+	}
+	default:
+		log_info("signal %d: exiting", (int)sig);
+		event_base_loopbreak(d->gate->base);
+		break;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	config_t cfg;
+	gate_t gate;
+	daemon_state_t d = { &cfg, &gate };
+	listener_t **listeners;
+	struct event *sigs[3];
+	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	char err[512];
+	int rc = 1;
+
+	switch (config_parse(&cfg, argc, argv)) {
+	case CONFIG_EXIT_OK:
+		config_clear(&cfg);
+		return 0;
+	case CONFIG_EXIT_ERROR:
+		config_clear(&cfg);
+		return 2;
+	case CONFIG_RUN:
+		break;
+	}
+	log_init(cfg.foreground, cfg.debug);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&gate, 0, sizeof(gate));
+	TAILQ_INIT(&gate.sessions);
+	gate.limits = cfg.limits;
+	if (addr_parse(cfg.tor, &gate.upstream.addr, err, sizeof(err)) < 0)
+		fatalx("--tor: %s", err);
+	gate.upstream.cookie_path = cfg.tor_cookie;
+	gate.upstream.password_file = cfg.tor_password_file;
+	gate.upstream.timeout_sec = 10;
+
+	gate.profiles = load_profiles(&cfg);
+	if (gate.profiles == NULL)
+		fatalx("cannot start without valid profiles");
+
+	gate.base = event_base_new();
+	if (gate.base == NULL)
+		fatalx("event_base_new failed");
+
+	listeners = xcalloc(cfg.n_listens, sizeof(*listeners));
+	for (size_t i = 0; i < cfg.n_listens; i++)
+		if ((listeners[i] = listener_open(&gate, &cfg.listens[i])) ==
+		    NULL)
+			goto out;
+
+	if (!cfg.foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+
+	for (size_t i = 0; i < ARRAY_LEN(signums); i++) {
+		sigs[i] = evsignal_new(gate.base, signums[i], signal_cb, &d);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0)
+			fatalx("cannot install signal handlers");
+	}
+	log_info("torgate started; tor at %s", gate.upstream.addr.text);
+	event_base_dispatch(gate.base);
+	rc = 0;
+	for (size_t i = 0; i < ARRAY_LEN(signums); i++)
+		event_free(sigs[i]);
+out:
+	session_free_all(&gate);
+	for (size_t i = 0; i < cfg.n_listens; i++)
+		listener_free(listeners[i]);
+	free(listeners);
+	profile_set_unref(gate.profiles);
+	event_base_free(gate.base);
+	config_clear(&cfg);
+	return rc;
+}

@@ -1,0 +1,69 @@
+/*
+ * policy.h: the verdict for one client command under one profile, and the
+ * choice of a profile for a client. Pure functions of their inputs: no I/O,
+ * so every verdict can be unit-tested and fuzzed.
+ *
+ * A command's arguments (for a multi-line command: the first line's
+ * arguments, "\n", then the data lines without dot-escapes, joined by
+ * "\n") are matched against the profile's rules for its keyword, each
+ * pattern against the WHOLE string. If no rule matches and the arguments
+ * end in spaces or tabs, they are tried once more without them (tor
+ * ignores trailing whitespace; lnd and onioncircuits send it). The first
+ * matching rule wins.
+ */
+#ifndef TORGATE_POLICY_H
+#define TORGATE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cmdtab.h"
+#include "peer.h"
+#include "profile.h"
+#include "proto.h"
+#include "rewrite.h"
+
+typedef enum {
+	VERDICT_DENY = 0,
+	VERDICT_FORWARD,
+} verdict_kind_t;
+
+typedef struct verdict {
+	verdict_kind_t kind;
+	const cmd_rule_t *rule;  /* the matching rule, or NULL */
+	char *args;              /* rewritten arguments, or NULL: as sent */
+	size_t args_len;
+	const char *why;         /* denials: a fixed reason for the log */
+} verdict_t;
+
+/* Decide on cmd (keyword def) for profile p. Fills *v; clear it with
+ * verdict_clear(). */
+void policy_check(const profile_t *p, const cmd_def_t *def,
+    const proto_cmd_t *cmd, const template_vars_t *vars, verdict_t *v);
+void verdict_clear(verdict_t *v);
+
+/* Rewrite one reply or event line (without EOL) with the first rule of
+ * rules whose pattern matches it whole. Return the new line (owned by the
+ * caller, length in *outlen), or NULL if no rule matched. */
+char *policy_rewrite_line(const line_rules_t *rules, const char *line,
+    size_t len, const template_vars_t *vars, size_t *outlen);
+
+typedef enum {
+	SELECT_NONE = 0,     /* no profile matches: the empty profile */
+	SELECT_ONE,
+	SELECT_COLLISION,    /* several match: deny everything */
+} select_result_t;
+
+/*
+ * Choose the profile for peer among set. Local clients are matched on
+ * their AppArmor label (or executable path when unconfined) and user,
+ * remote ones on their address; for each qualifier relevant to the peer,
+ * one element must match ('*' matches anything), and a relevant
+ * qualifier the profile does not list does not match. On a collision the
+ * names of the colliding profiles are written to names.
+ */
+select_result_t policy_select_profile(const profile_set_t *set,
+    const peer_t *peer, const profile_t **out, char *names,
+    size_t nameslen);
+
+#endif

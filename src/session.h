@@ -1,0 +1,69 @@
+/*
+ * session.h: one client connection and its own upstream connection to tor.
+ *
+ * A session reads whole commands from the client (proto.c), answers the
+ * built-ins itself, asks policy.c for a verdict on the rest, forwards
+ * allowed commands (rewritten when the rule says so) to its upstream, and
+ * relays tor's replies back, rewriting lines where the matching rule has
+ * response rules. Replies are matched to commands in order through a queue
+ * of pending commands; answers torgate writes itself wait in the same
+ * queue, so the client always sees replies in the order it sent commands.
+ *
+ * Every buffer has a bound: the parser bounds lines and bodies, the queue
+ * bounds pipelined commands (reading from the client pauses when it is
+ * full), and reading from tor pauses while the client does not read.
+ */
+#ifndef TORGATE_SESSION_H
+#define TORGATE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "profile.h"
+#include "upstream.h"
+
+struct event_base;
+
+typedef struct session_limits {
+	size_t max_line;        /* longest command line from a client */
+	size_t max_preauth_line;/* the same before AUTHENTICATE */
+	size_t max_body;        /* largest multi-line command body */
+	size_t max_reply_line;  /* longest line accepted from tor */
+	size_t max_pending;     /* commands in flight per client */
+	size_t max_output;      /* bytes queued towards a slow client before
+	                         * torgate stops reading from its tor */
+	unsigned max_clients;
+} session_limits_t;
+
+/* One listener's settings that its sessions need. */
+typedef struct listener_info {
+	const char *profile;    /* bound profile name, or NULL */
+	const char *text;       /* the listener's address, for logs */
+} listener_info_t;
+
+typedef struct session session_t;
+TAILQ_HEAD(session_list, session);
+
+/* State shared by all sessions: the daemon. */
+typedef struct gate {
+	struct event_base *base;
+	upstream_conf_t upstream;
+	profile_set_t *profiles;    /* current set; sessions hold a ref */
+	session_limits_t limits;
+	unsigned n_sessions;
+	uint64_t next_id;
+	struct session_list sessions;
+} gate_t;
+
+/* Take over accepted socket fd (non-blocking) from listener li. */
+void session_start(gate_t *g, int fd, const struct sockaddr *sa,
+    socklen_t salen, const listener_info_t *li);
+
+/* Close every session at once (shutdown). */
+void session_free_all(gate_t *g);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * torauth.h: tor's authentication material: the cookie file, SAFECOOKIE
+ * hashes (control-spec "AUTHCHALLENGE"), password files and the
+ * QuotedString encoding of AUTHENTICATE. HMAC-SHA256 comes from nettle.
+ *
+ * File reading lives here and nowhere else in the request path, so that a
+ * future seccomp policy has one place to allow it.
+ */
+#ifndef TORGATE_TORAUTH_H
+#define TORGATE_TORAUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TOR_COOKIE_LEN 32
+#define SAFECOOKIE_NONCE_LEN 32
+#define SAFECOOKIE_HASH_LEN 32
+/* Longest client nonce torgate accepts in AUTHCHALLENGE (bytes). */
+#define SAFECOOKIE_CLIENT_NONCE_MAX 512
+
+/* Read a 32-byte cookie file; 0, or -1 with errno set (EINVAL if the size
+ * is wrong). */
+int torauth_read_cookie(const char *path, uint8_t cookie[TOR_COOKIE_LEN]);
+
+/* Compute SAFECOOKIE's server and client hashes for cookie, the client's
+ * nonce and the server's nonce. Either output may be NULL. */
+void torauth_safecookie(const uint8_t cookie[TOR_COOKIE_LEN],
+    const uint8_t *client_nonce, size_t client_nonce_len,
+    const uint8_t server_nonce[SAFECOOKIE_NONCE_LEN],
+    uint8_t server_hash[SAFECOOKIE_HASH_LEN],
+    uint8_t client_hash[SAFECOOKIE_HASH_LEN]);
+
+/* Read the first line of a password file into a new string (without the
+ * line end); NULL with errno on failure. Wipe it with free_secret_str(). */
+char *torauth_read_password(const char *path);
+
+/* Return s as a control-protocol QuotedString: "..." with \ and " escaped.
+ * The caller wipes and frees it. */
+char *torauth_quote(const char *s);
+
+/*
+ * Decode a QuotedString at s[0..len) (starting with '"') into a new string
+ * of *outlen bytes; returns the number of input bytes used, or -1 if s is
+ * not a complete QuotedString. Handles the C escapes tor writes (\\ \" \n
+ * \r \t and \NNN octal).
+ */
+long torauth_unquote(const char *s, size_t len, char **out, size_t *outlen);
+
+#endif

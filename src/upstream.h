@@ -1,0 +1,53 @@
+/*
+ * upstream.h: one authenticated control connection to tor.
+ *
+ * upstream_connect() connects to tor's control port or socket, asks
+ * PROTOCOLINFO, and authenticates with the best method tor offers:
+ * SAFECOOKIE, then COOKIE, then HASHEDPASSWORD (with --tor-password-file),
+ * then NULL. When done it calls back once; on success the caller takes the
+ * bufferevent over (upstream_take_bev()) and frees the upstream_t.
+ *
+ * Each client session gets its own upstream connection: ephemeral onion
+ * services and event subscriptions belong to a control connection, so two
+ * clients must never share one.
+ */
+#ifndef TORGATE_UPSTREAM_H
+#define TORGATE_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "torauth.h"
+
+struct event_base;
+struct bufferevent;
+
+typedef struct upstream_conf {
+	tg_addr_t addr;          /* tor's control listener */
+	const char *cookie_path; /* NULL: the COOKIEFILE tor names */
+	const char *password_file;
+	unsigned timeout_sec;    /* for connect + authentication */
+} upstream_conf_t;
+
+typedef struct upstream upstream_t;
+
+/* Called once: ok with the connection ready, or !ok with a reason. */
+typedef void (*upstream_cb)(upstream_t *u, bool ok, const char *why,
+    void *arg);
+
+/* Start connecting; NULL only if no socket could be made (why in errno). */
+upstream_t *upstream_connect(struct event_base *base,
+    const upstream_conf_t *conf, upstream_cb cb, void *arg);
+
+/* Hand the authenticated bufferevent to the caller (callbacks cleared). */
+struct bufferevent *upstream_take_bev(upstream_t *u);
+/* tor's version as PROTOCOLINFO reported it, e.g. "0.4.9.11". */
+const char *upstream_tor_version(const upstream_t *u);
+/* The cookie used to authenticate, or NULL if tor offered no cookie
+ * method (then AUTHCHALLENGE cannot be answered). */
+const uint8_t *upstream_cookie(const upstream_t *u);
+
+void upstream_free(upstream_t *u);
+
+#endif
