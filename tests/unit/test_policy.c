@@ -1,0 +1,233 @@
+/*
+ * test_policy.c: verdicts and profile choice (src/policy.c), with profiles
+ * loaded from YAML through the real loader.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "profile.h"
+
+static const char profile_yaml[] =
+"- name: t\n"
+"  users: ['*']\n"
+"  apparmor-profiles: ['*']\n"
+"  commands:\n"
+"    GETINFO:\n"
+"      - 'version'\n"
+"      - 'version|config-file'\n"
+"      - 'ns/id/[a-fA-F0-9]+'\n"
+"    SIGNAL:\n"
+"      - 'NEWNYM'\n"
+"    CLOSECIRCUIT:\n"
+"      - '\\d+ '\n"
+"    ADD_ONION:\n"
+"      - pattern: 'NEW:(\\S+) Port=80,(\\d+)'\n"
+"        replacement: 'NEW:{} Port=80,{client-address}:{} Flags=DiscardPK'\n"
+"        response:\n"
+"          - pattern: '250-PrivateKey=(\\S+):\\S+'\n"
+"            replacement: '250-PrivateKey={}:redacted'\n"
+"    HSFETCH:\n"
+"      - ''\n"
+"    LOADCONF:\n"
+"      - 'x\\nSocksPort 0'\n";
+
+typedef struct {
+	const char *line;     /* command line as the client sent it */
+	const char *body;     /* multi-line body, or NULL */
+	bool forward;
+	const char *args;     /* rewritten arguments, or NULL */
+} vcase_t;
+
+static const vcase_t vcases[] = {
+	{ "GETINFO version", NULL, true, NULL },
+	{ "getinfo version", NULL, true, NULL },
+	{ "GETINFO version ", NULL, true, NULL },   /* trailing space */
+	{ "GETINFO version\t", NULL, true, NULL },
+	{ "GETINFO  version", NULL, true, NULL },   /* tor skips it too */
+	{ "GETINFO config-file", NULL, true, NULL },
+	/* Whole-string matching: alternation and prefixes never widen. */
+	{ "GETINFO version address", NULL, false, NULL },
+	{ "GETINFO config-file address", NULL, false, NULL },
+	{ "GETINFO versionX", NULL, false, NULL },
+	{ "GETINFO address", NULL, false, NULL },
+	{ "GETINFO ns/id/ABCDEF", NULL, true, NULL },
+	{ "GETINFO ns/id/ABCDEF address", NULL, false, NULL },
+	{ "GETINFO ns/id/", NULL, false, NULL },
+	{ "GETINFO VERSION", NULL, false, NULL },   /* arguments keep case */
+	{ "SIGNAL NEWNYM", NULL, true, NULL },
+	{ "SIGNAL SHUTDOWN", NULL, false, NULL },
+	{ "SIGNAL NEWNYM SHUTDOWN", NULL, false, NULL },
+	{ "CLOSECIRCUIT 12 ", NULL, true, NULL },   /* onioncircuits style */
+	{ "CLOSECIRCUIT 12", NULL, false, NULL },
+	{ "HSFETCH", NULL, true, NULL },            /* '' allows the bare one */
+	{ "HSFETCH x", NULL, false, NULL },
+	{ "SETCONF SocksPort=0", NULL, false, NULL },
+	{ "ADD_ONION NEW:ED25519-V3 Port=80,8080", NULL, true,
+	  "NEW:ED25519-V3 Port=80,10.0.0.5:8080 Flags=DiscardPK" },
+	{ "ADD_ONION NEW:ED25519-V3 Port=80,8080 Port=81,9051", NULL, false,
+	  NULL },
+	{ "+LOADCONF x", "SocksPort 0\r\n", true, NULL },
+	{ "+LOADCONF x", "SocksPort 0\r\nControlPort 9999\r\n", false, NULL },
+	{ "+LOADCONF x", ".SocksPort 0\r\n", false, NULL },
+	{ "+LOADCONF x", "..SocksPort 0\r\n", false, NULL },
+};
+
+static profile_set_t *
+load(const char *yaml)
+{
+	profile_diag_t d = { 0 };
+	profile_set_t *set = profile_set_load_buffer("t.yml", yaml,
+	    strlen(yaml), &d);
+	ck_assert_msg(set != NULL, "profile did not load (%u errors)",
+	    d.errors);
+	return set;
+}
+
+START_TEST(test_verdicts)
+{
+	const vcase_t *c = &vcases[_i];
+	profile_set_t *set = load(profile_yaml);
+	const profile_t *p = profile_set_find(set, "t");
+	template_vars_t vars = { { "10.0.0.5", "4444", "127.0.0.1", "951" } };
+	proto_cmd_t cmd = { 0 };
+	const cmd_def_t *def;
+	verdict_t v;
+	char *line = strdup(c->line);
+
+	ck_assert_ptr_nonnull(p);
+	cmd.line = line;
+	cmd.line_len = strlen(line);
+	cmd.multiline = line[0] == '+';
+	proto_split_command(line, cmd.line_len, &cmd.keyword,
+	    &cmd.keyword_len, &cmd.args, &cmd.args_len);
+	if (c->body) {
+		cmd.body = strdup(c->body);
+		cmd.body_len = strlen(c->body);
+	}
+	def = cmdtab_lookup(cmd.keyword, cmd.keyword_len);
+	ck_assert_ptr_nonnull(def);
+	policy_check(p, def, &cmd, &vars, &v);
+	ck_assert_msg((v.kind == VERDICT_FORWARD) == c->forward,
+	    "'%s': verdict %d (%s)", c->line, v.kind, v.why ? v.why : "");
+	if (c->args) {
+		ck_assert_ptr_nonnull(v.args);
+		ck_assert_str_eq(v.args, c->args);
+		ck_assert_uint_eq(v.args_len, strlen(c->args));
+	} else {
+		ck_assert_ptr_null(v.args);
+	}
+	if (!c->forward)
+		ck_assert_ptr_nonnull(v.why);
+	verdict_clear(&v);
+	proto_cmd_clear(&cmd);
+	profile_set_unref(set);
+}
+END_TEST
+
+START_TEST(test_response_rewrite)
+{
+	profile_set_t *set = load(profile_yaml);
+	const profile_t *p = profile_set_find(set, "t");
+	const cmd_rules_t *r = &p->cmds[CMD_ADD_ONION];
+	const char *l1 = "250-PrivateKey=ED25519-V3:c2VjcmV0";
+	const char *l2 = "250-ServiceID=abc";
+	size_t n;
+	char *out;
+
+	ck_assert_uint_eq(r->n, 1);
+	out = policy_rewrite_line(&r->v[0].response, l1, strlen(l1), NULL, &n);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_str_eq(out, "250-PrivateKey=ED25519-V3:redacted");
+	free(out);
+	ck_assert_ptr_null(policy_rewrite_line(&r->v[0].response, l2,
+	    strlen(l2), NULL, &n));
+	profile_set_unref(set);
+}
+END_TEST
+
+static const char select_yaml[] =
+"- name: browser\n"
+"  apparmor-profiles: ['/usr/bin/browser']\n"
+"  users: ['alice']\n"
+"- name: remote\n"
+"  hosts: ['10.0.0.2']\n"
+"- name: anyone-local\n"
+"  exe-paths: ['*']\n"
+"  users: ['bob']\n"
+"- name: bob-too\n"
+"  apparmor-profiles: ['*']\n"
+"  users: ['bob', 'carol']\n"
+"- name: hosts-only\n"
+"  hosts: ['*']\n"
+"  users: ['*']\n";
+
+typedef struct {
+	bool local;
+	const char *label, *exe, *user, *host;
+	select_result_t want;
+	const char *name;
+} scase_t;
+
+static const scase_t scases[] = {
+	{ true, "/usr/bin/browser", "", "alice", "unix", SELECT_ONE, "browser" },
+	{ true, "", "/usr/bin/browser", "alice", "unix", SELECT_ONE, "browser" },
+	{ true, "/usr/bin/browser", "", "mallory", "unix", SELECT_NONE, NULL },
+	{ true, "/usr/bin/other", "", "alice", "unix", SELECT_NONE, NULL },
+	{ false, "", "", "", "10.0.0.2", SELECT_COLLISION, NULL },
+	{ false, "", "", "", "10.0.0.3", SELECT_ONE, "hosts-only" },
+	{ true, "", "/bin/x", "bob", "unix", SELECT_COLLISION, NULL },
+	{ true, "", "/bin/x", "carol", "unix", SELECT_ONE, "bob-too" },
+	{ true, "", "/bin/x", "dave", "unix", SELECT_NONE, NULL },
+};
+
+START_TEST(test_select)
+{
+	const scase_t *c = &scases[_i];
+	profile_set_t *set = load(select_yaml);
+	const profile_t *p;
+	peer_t peer;
+	char names[256];
+	select_result_t r;
+
+	memset(&peer, 0, sizeof(peer));
+	peer.local = c->local;
+	snprintf(peer.label, sizeof(peer.label), "%s", c->label);
+	snprintf(peer.exe, sizeof(peer.exe), "%s", c->exe);
+	snprintf(peer.user, sizeof(peer.user), "%s", c->user);
+	snprintf(peer.host, sizeof(peer.host), "%s", c->host);
+	r = policy_select_profile(set, &peer, &p, names, sizeof(names));
+	ck_assert_msg(r == c->want, "case %d: got %d want %d (%s)", _i, r,
+	    c->want, names);
+	if (c->name)
+		ck_assert_str_eq(p->name, c->name);
+	else
+		ck_assert_ptr_eq(p, profile_empty());
+	if (r == SELECT_COLLISION)
+		ck_assert(strchr(names, ',') != NULL);
+	profile_set_unref(set);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *tc = tcase_create("policy");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, test_verdicts, 0,
+	    (int)(sizeof(vcases) / sizeof(vcases[0])));
+	tcase_add_test(tc, test_response_rewrite);
+	tcase_add_loop_test(tc, test_select, 0,
+	    (int)(sizeof(scases) / sizeof(scases[0])));
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Build torgate and run the whole test suite: unit tests, fuzz-corpus
+# replays and integration tests against a private offline tor, first in
+# the default build (warnings are errors), then under ASan+UBSan, then a
+# short libFuzzer run of every fuzz target.
+#
+# Environment: FUZZ_SECONDS (default 20) per fuzz target; 0 skips fuzzing.
+set -eu
+cd "$(dirname "$0")/.."
+sh tools/install-deps.sh
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+
+echo "== default build"
+[ -d build ] || meson setup build
+ninja -C build
+meson test -C build --print-errorlogs --num-processes 2
+
+echo "== ASan+UBSan build"
+[ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dbuildtype=debug
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C build-asan --print-errorlogs --num-processes 2
+
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+	echo "== libFuzzer (${FUZZ_SECONDS}s per target)"
+	[ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true \
+	    -Db_sanitize=address,undefined -Db_lundef=false -Dtests=true
+	ninja -C build-fuzz
+	for f in build-fuzz/tests/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		name=$(basename "$f" | sed 's/^fuzz_//')
+		work=$(mktemp -d)
+		cp -r "tests/fuzz/corpus/$name/." "$work/"
+		echo "-- $name"
+		"$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \
+		    -print_final_stats=0 "$work" >"$work.log" 2>&1 || {
+			tail -50 "$work.log"
+			echo "fuzz target $name failed" >&2
+			exit 1
+		}
+		rm -rf "$work" "$work.log"
+	done
+fi
+echo "all tests passed"
