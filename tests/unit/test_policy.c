@@ -71,7 +71,8 @@ static const vcase_t vcases[] = {
 	  NULL },
 	{ "+LOADCONF x", "SocksPort 0\r\n", true, NULL },
 	{ "+LOADCONF x", "SocksPort 0\r\nControlPort 9999\r\n", false, NULL },
-	{ "+LOADCONF x", ".SocksPort 0\r\n", false, NULL },
+	/* Data lines are matched as tor reads them: one leading dot goes. */
+	{ "+LOADCONF x", ".SocksPort 0\r\n", true, NULL },
 	{ "+LOADCONF x", "..SocksPort 0\r\n", false, NULL },
 };
 
