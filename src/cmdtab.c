@@ -18,12 +18,18 @@ find(const char *name, size_t len)
 {
 	size_t lo = 0, hi = CMD_COUNT;
 
+	/* strncasecmp() would stop at a NUL and the check of n[len] below
+	 * would then read past a shorter name. */
+	if (memchr(name, '\0', len) != NULL)
+		return NULL;
+
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		const char *n = cmdtab[mid].name;
-		int c = strncasecmp(name, n, len);
-		if (c == 0 && n[len] != '\0')
-			c = -1;
+		size_t nlen = strlen(n);
+		int c = strncasecmp(name, n, len < nlen ? len : nlen);
+		if (c == 0 && len != nlen)
+			c = len < nlen ? -1 : 1;
 		if (c == 0)
 			return &cmdtab[mid];
 		if (c < 0)

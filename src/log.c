@@ -29,6 +29,9 @@ log_is_debug(void)
 	return log_debug_on;
 }
 
+static void vlog(int, const char *, va_list, const char *)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *errstr)
 {

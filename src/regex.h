@@ -33,7 +33,8 @@ typedef struct regex_match {
 	const char *subject;
 	size_t subject_len;
 	uint32_t ngroups;
-	const size_t *ovector;  /* valid until the next regex_match() call */
+	const size_t *ovector;  /* valid until the next regex_match() or
+	                         * regex_compile() call */
 } regex_match_t;
 
 /* Match the whole of subject; true on a match, filling *m when non-NULL. */

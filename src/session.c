@@ -391,10 +391,13 @@ forward(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd,
 		evbuffer_add(out, " ", 1);
 		evbuffer_add(out, v->args, v->args_len);
 		if (log_is_debug()) {
-			char *r = redact_command(v->args, v->args_len);
-			log_debug("session %llu: rewritten to: %s %s",
-			    (unsigned long long)s->id, def->name, r);
+			char *full = xasprintf("%s %.*s", def->name,
+			    (int)v->args_len, v->args);
+			char *r = redact_command(full, strlen(full));
+			log_debug("session %llu: rewritten to: %s",
+			    (unsigned long long)s->id, r);
 			free(r);
+			free_secret_str(full);
 		}
 	} else {
 		evbuffer_add(out, cmd->line, cmd->line_len);

@@ -65,6 +65,15 @@ START_TEST(test_lookup)
 }
 END_TEST
 
+/* A keyword with a NUL never matches (and never reads past a name). */
+START_TEST(test_nul_in_keyword)
+{
+	static const char kw[] = "QUIT\0XYZXYZXYZXYZXYZXYZXYZXYZ";
+	ck_assert_ptr_null(cmdtab_lookup(kw, sizeof(kw) - 1));
+	ck_assert_ptr_null(cmdtab_lookup("QUIT\0", 5));
+}
+END_TEST
+
 START_TEST(test_flags)
 {
 	const cmd_def_t *d;
@@ -93,6 +102,7 @@ main(void)
 	tcase_add_test(tc, test_every_row_found);
 	tcase_add_loop_test(tc, test_lookup, 0,
 	    (int)(sizeof(lookups) / sizeof(lookups[0])));
+	tcase_add_test(tc, test_nul_in_keyword);
 	tcase_add_test(tc, test_flags);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
