@@ -120,6 +120,18 @@ torauth_quote(const char *s)
 	return out;
 }
 
+static int
+hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 long
 torauth_unquote(const char *s, size_t len, char **out, size_t *outlen)
 {
@@ -137,6 +149,8 @@ torauth_unquote(const char *s, size_t len, char **out, size_t *outlen)
 			*outlen = (size_t)(p - buf);
 			return (long)(i + 1);
 		}
+		if (c == '\n' || c == '\0')
+			break;
 		if (c != '\\') {
 			*p++ = c;
 			continue;
@@ -148,6 +162,18 @@ torauth_unquote(const char *s, size_t len, char **out, size_t *outlen)
 		case 'n': *p++ = '\n'; break;
 		case 'r': *p++ = '\r'; break;
 		case 't': *p++ = '\t'; break;
+		case '"': case '\\': case '\'':
+			*p++ = c;
+			break;
+		case 'x': case 'X': {
+			int hi, lo;
+			if (i + 2 >= len || (hi = hexdigit(s[i + 1])) < 0 ||
+			    (lo = hexdigit(s[i + 2])) < 0)
+				goto fail;
+			*p++ = (char)(hi << 4 | lo);
+			i += 2;
+			break;
+		}
 		case '0': case '1': case '2': case '3':
 		case '4': case '5': case '6': case '7': {
 			int v = 0, k;
@@ -155,13 +181,16 @@ torauth_unquote(const char *s, size_t len, char **out, size_t *outlen)
 			    s[i] <= '7'; k++, i++)
 				v = v * 8 + (s[i] - '0');
 			i--;
+			if (v > 255)
+				goto fail;
 			*p++ = (char)v;
 			break;
 		}
 		default:
-			*p++ = c;
+			goto fail;      /* tor rejects other escapes */
 		}
 	}
+fail:
 	free(buf);
 	return -1;
 }

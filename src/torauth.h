@@ -41,8 +41,9 @@ char *torauth_quote(const char *s);
 /*
  * Decode a QuotedString at s[0..len) (starting with '"') into a new string
  * of *outlen bytes; returns the number of input bytes used, or -1 if s is
- * not a complete QuotedString. Handles the C escapes tor writes (\\ \" \n
- * \r \t and \NNN octal).
+ * not a complete QuotedString. Accepts exactly the escapes tor's
+ * unescape_string() accepts: \n \r \t \" \\ \' \xHH and \N, \NN, \NNN octal
+ * (at most 255); anything else, or a raw newline, is an error.
  */
 long torauth_unquote(const char *s, size_t len, char **out, size_t *outlen);
 
