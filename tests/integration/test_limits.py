@@ -1,0 +1,227 @@
+#!/usr/bin/python3
+"""Every limit a client can push, tested at the bound: line length (before
+and after AUTHENTICATE), multi-line body size, commands in flight, bytes
+queued towards a client that does not read, and the number of clients.
+Each limit is set low in a config file (-c) so the bound is reachable."""
+
+import os
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from harness import Client, Listener, ProfileDir, Tap, TorInstance, Torgate
+
+OK = b"250 OK\r\n"
+LONG_ERR = b"500 Line too long\r\n"
+BODY_ERR = b"500 Multi-line command too long\r\n"
+AUTH_REQUIRED = b"514 Authentication required.\r\n"
+TOO_MANY = b"451 torgate: too many connections\r\n"
+
+MAX_LINE = 1024
+MAX_BODY = 2048
+MAX_PENDING = 4
+MAX_OUTPUT = 8192
+MAX_CLIENTS = 3
+PREAUTH_LINE = 1024     # min(max-line-length, 4096)
+
+
+class Env:
+    tor = tap = tg = profiles = None
+
+
+env = Env()
+
+
+def setUpModule():
+    if harness.find_tor() is None or not harness.torgate_binary():
+        raise unittest.SkipTest("tor or torgate missing")
+    try:
+        env.tor = TorInstance().start()
+        env.tap = Tap(env.tor.control_path)
+        env.profiles = ProfileDir()
+        env.profiles.add("limits", {
+            "GETINFO": ["version", "config-text", "a*"],
+            "LOADCONF": [r"(?s).*"],
+        })
+        env.dir = harness._tempdir("tgt-lim-")
+        conf = os.path.join(env.dir, "torgate.yml")
+        with open(conf, "w") as f:
+            f.write("max-line-length: %d\nmax-body-length: %d\n"
+                    "max-pending-commands: %d\nmax-output-buffer: %d\n"
+                    "max-clients: %d\n" % (MAX_LINE, MAX_BODY, MAX_PENDING,
+                                           MAX_OUTPUT, MAX_CLIENTS))
+        env.path = os.path.join(env.dir, "tg.sock")
+        env.tg = Torgate("unix:" + env.tap.path, [env.profiles.dir],
+                         [Listener(env.path, profile="limits")],
+                         extra_args=["-c", conf]).start()
+    except BaseException:
+        tearDownModule()
+        raise
+
+
+def tearDownModule():
+    problem = None
+    if env.tg is not None:
+        alive = env.tg.alive()
+        rc = env.tg.stop()
+        if not alive or rc != 0:
+            problem = "torgate died or failed on SIGTERM (%r):\n%s" % (
+                rc, env.tg.log_text()[-6000:])
+        env.tg.cleanup()
+    if env.tap is not None:
+        env.tap.close()
+    if env.profiles is not None:
+        env.profiles.cleanup()
+    if env.tor is not None:
+        env.tor.cleanup()
+    if problem:
+        raise AssertionError(problem)
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class LimitsTest(unittest.TestCase):
+    def setUp(self):
+        self.clients = []
+        self.mark = env.tap.mark()
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        self.assertTrue(env.tg.alive(), env.tg.log_text()[-6000:])
+
+    def connect(self, auth=True):
+        c = Client(env.path)
+        self.clients.append(c)
+        if auth:
+            self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+        return c
+
+    def version(self, c):
+        r = c.command(b"GETINFO version\r\n")
+        self.assertTrue(r.startswith(b"250-version="), r)
+
+    def test_line_at_and_over_the_limit(self):
+        c = self.connect()
+        # A pattern 'a*' allows GETINFO with any number of a's.
+        at = b"GETINFO " + b"a" * (MAX_LINE - len(b"GETINFO ")) + b"\r\n"
+        r = c.command(at)
+        self.assertNotEqual(r, LONG_ERR)       # forwarded: tor answers
+        self.assertTrue(r.startswith(b"552 "), r)
+        over = b"GETINFO " + b"a" * (MAX_LINE + 1 - len(b"GETINFO ")) + b"\r\n"
+        self.assertEqual(c.command(over), LONG_ERR)
+        self.version(c)
+        self.assertNotIn(over[:-2], env.tap.sent_since(self.mark))
+
+    def test_preauth_line_limit_closes(self):
+        c = self.connect(auth=False)
+        c.send(b"AUTHENTICATE " + b"x" * PREAUTH_LINE + b"\r\n")
+        self.assertEqual(c.read_reply(), LONG_ERR)
+        self.assertEqual(c.expect_closed(), b"")
+
+    def test_body_at_and_over_the_limit(self):
+        c = self.connect()
+        line = b"#" + b"x" * 99 + b"\r\n"                 # 102 bytes
+        n = MAX_BODY // len(line)
+        body = line * n
+        r = c.command(b"+LOADCONF\r\n" + body + b".\r\n")
+        self.assertTrue(r.startswith(b"250") or r.startswith(b"5"), r)
+        self.assertNotEqual(r, BODY_ERR)
+        over = line * (n + 1) + b"GETINFO address\r\n"
+        self.assertEqual(c.command(b"+LOADCONF\r\n" + over + b".\r\n"),
+                         BODY_ERR)
+        self.version(c)
+        self.assertNotIn(b"GETINFO address", env.tap.sent_since(self.mark))
+
+    def test_pipeline_beyond_pending_limit(self):
+        """More commands in one write than may be in flight: all are
+        answered, in order; reading pauses instead of failing."""
+        c = self.connect()
+        n = MAX_PENDING * 25
+        cmds = b"".join(b"GETINFO version\r\n" if i % 3 else
+                        b"GETINFO address\r\n" for i in range(n))
+        c.send(cmds)
+        replies = c.read_replies(n, timeout=30)
+        for i, r in enumerate(replies):
+            if i % 3:
+                self.assertTrue(r.startswith(b"250-version="), (i, r))
+            else:
+                self.assertEqual(r, b"510 Command filtered\r\n", i)
+
+    def test_client_that_does_not_read(self):
+        """A client that sends much and reads nothing: torgate's memory
+        stays bounded, and everything arrives once it reads."""
+        c = self.connect()
+        pid = env.tg.proc.pid
+        before = rss_kib(pid)
+        cmd = b"GETINFO config-text\r\n"
+        sent = 0
+        sock = c.sock
+        sock.setblocking(False)
+        deadline = time.monotonic() + 5
+        data = cmd * 200
+        while time.monotonic() < deadline and sent < 20000:
+            try:
+                k = sock.send(data)
+            except BlockingIOError:
+                time.sleep(0.05)
+                continue
+            sent += k // len(cmd)
+            if k % len(cmd):
+                sock.setblocking(True)
+                sock.sendall(data[k:k + len(cmd) - k % len(cmd)])
+                sock.setblocking(False)
+                sent += 1
+        sock.setblocking(True)
+        self.assertGreater(sent, MAX_PENDING * 10)
+        time.sleep(0.5)
+        # What tor was asked while the client did not read: the commands
+        # in flight plus what fits in the bounded output queue and the
+        # kernel's socket buffers, far less than what the client sent.
+        forwarded = env.tap.sent_since(self.mark).count(cmd)
+        print("sent %d, forwarded before reading %d" % (sent, forwarded),
+              file=sys.stderr)
+        self.assertLess(forwarded, sent // 2)
+        grown = rss_kib(pid) - before
+        self.assertLess(grown, 16 * 1024, "torgate grew %d KiB" % grown)
+        replies = c.read_replies(sent, timeout=60)
+        self.assertEqual(len(replies), sent)
+        for r in replies:
+            self.assertTrue(r.startswith(b"250+config-text="), r[:40])
+
+    def test_max_clients(self):
+        held = [self.connect() for _ in range(MAX_CLIENTS)]
+        extra = Client(env.path)
+        self.clients.append(extra)
+        self.assertEqual(extra.read_raw(timeout=5), TOO_MANY)
+        self.assertEqual(extra.expect_closed(), b"")
+        self.assertIn("max-clients", env.tg.log_text())
+        held[0].close()
+        self.clients.remove(held[0])
+        deadline = time.monotonic() + 5
+        while True:     # the slot frees once torgate sees the close
+            c = Client(env.path)
+            self.clients.append(c)
+            try:
+                self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+                break
+            except (harness.ConnectionClosed, AssertionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        for h in held[1:]:
+            self.version(h)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
