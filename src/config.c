@@ -42,6 +42,11 @@ usage(FILE *fp)
 "  -c, --config FILE        optional YAML file with the same settings; flags win\n"
 "  -f, --foreground         stay in the foreground, log to stderr\n"
 "      --debug              log every line in both directions (secrets redacted)\n"
+"      --check              load the config and all profiles, print every problem\n"
+"                           as FILE:LINE:COL: message, exit 0 if there is no error\n"
+"      --complain           forward everything; log what the profile would deny\n"
+"      --learn DIR          like --complain, and write DIR/NAME.yml, a suggested\n"
+"                           profile of what each client sent\n"
 "      --version, --help\n", DEFAULT_TOR);
 }
 
@@ -258,7 +263,8 @@ done:
 
 /* ---- command line --------------------------------------------------- */
 
-enum { OPT_COOKIE = 256, OPT_PASSWORD, OPT_DEBUG, OPT_VERSION, OPT_HELP };
+enum { OPT_COOKIE = 256, OPT_PASSWORD, OPT_DEBUG, OPT_VERSION, OPT_HELP,
+	OPT_CHECK, OPT_COMPLAIN, OPT_LEARN };
 
 config_result_t
 config_parse(config_t *cfg, int argc, char **argv)
@@ -272,6 +278,9 @@ config_parse(config_t *cfg, int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "complain", no_argument, NULL, OPT_COMPLAIN },
+		{ "learn", required_argument, NULL, OPT_LEARN },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -310,6 +319,16 @@ config_parse(config_t *cfg, int argc, char **argv)
 			break;
 		case OPT_DEBUG:
 			cfg->debug = true;
+			break;
+		case OPT_CHECK:
+			cfg->check = true;
+			break;
+		case OPT_COMPLAIN:
+			cfg->complain = true;
+			break;
+		case OPT_LEARN:
+			free(cfg->learn_dir);
+			cfg->learn_dir = xstrdup(optarg);
 			break;
 		case OPT_VERSION:
 			printf("torgate %s\n", TORGATE_VERSION);
@@ -388,5 +407,6 @@ config_clear(config_t *cfg)
 	free(cfg->tor_cookie);
 	free(cfg->tor_password_file);
 	free(cfg->config_file);
+	free(cfg->learn_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }

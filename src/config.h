@@ -30,6 +30,9 @@ typedef struct config {
 	char *config_file;
 	bool foreground;
 	bool debug;
+	bool check;                /* --check: validate and exit */
+	bool complain;             /* --complain */
+	char *learn_dir;           /* --learn DIR */
 	session_limits_t limits;
 } config_t;
 

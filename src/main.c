@@ -14,7 +14,9 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "learn.h"
 #include "listener.h"
+#include "onions.h"
 #include "log.h"
 #include "profile.h"
 #include "session.h"
@@ -32,6 +34,37 @@ diag_to_log(void *arg, bool is_error, const char *file, unsigned line,
 		    msg);
 	else
 		log_warnx("%s: %s", is_error ? "error" : "warning", msg);
+}
+
+/* --check: every problem on stdout, FILE:LINE:COL: severity: message. */
+static void
+diag_to_stdout(void *arg, bool is_error, const char *file, unsigned line,
+    unsigned col, const char *msg)
+{
+	const char *sev = is_error ? "error" : "warning";
+
+	if (file != NULL && line > 0)
+		printf("%s:%u:%u: %s: %s\n", file, line, col, sev, msg);
+	else if (file != NULL)
+		printf("%s: %s: %s\n", file, sev, msg);
+	else
+		printf("%s: %s\n", sev, msg);
+}
+
+static int
+check_only(const config_t *cfg)
+{
+	profile_diag_t d = { .report = diag_to_stdout };
+	profile_set_t *set;
+
+	set = profile_set_load((const char *const *)cfg->profile_dirs,
+	    cfg->n_profile_dirs, &d);
+	printf("%zu profile%s, %u error%s, %u warning%s\n",
+	    set ? set->n : 0, set && set->n == 1 ? "" : "s", d.errors,
+	    d.errors == 1 ? "" : "s", d.warnings, d.warnings == 1 ? "" : "s");
+	if (set != NULL)
+		profile_set_unref(set);
+	return d.errors > 0 || set == NULL ? 1 : 0;
 }
 
 static profile_set_t *
@@ -99,10 +132,16 @@ main(int argc, char **argv)
 		config_clear(&cfg);
 		return 0;
 	case CONFIG_EXIT_ERROR:
+		rc = cfg.check ? 1 : 2;
 		config_clear(&cfg);
-		return 2;
+		return rc;
 	case CONFIG_RUN:
 		break;
+	}
+	if (cfg.check) {
+		rc = check_only(&cfg);
+		config_clear(&cfg);
+		return rc;
 	}
 	log_init(cfg.foreground, cfg.debug);
 	signal(SIGPIPE, SIG_IGN);
@@ -115,6 +154,21 @@ main(int argc, char **argv)
 	gate.upstream.cookie_path = cfg.tor_cookie;
 	gate.upstream.password_file = cfg.tor_password_file;
 	gate.upstream.timeout_sec = 10;
+	gate.onions = onions_new();
+	if (cfg.learn_dir != NULL) {
+		gate.mode = MODE_LEARN;
+		gate.learn = learn_set_new(cfg.learn_dir);
+		log_info("learn mode: forwarding everything, suggested profiles "
+		    "go to %s", cfg.learn_dir);
+	} else if (cfg.complain) {
+		gate.mode = MODE_COMPLAIN;
+		log_info("complain mode: forwarding everything, logging what "
+		    "the profiles would deny");
+	}
+	for (size_t i = 0; i < cfg.n_listens; i++) {
+		guard_targets_add(&gate.guard_own, &cfg.listens[i].addr);
+		guard_targets_add(&gate.guard, &cfg.listens[i].addr);
+	}
 
 	gate.profiles = load_profiles(&cfg);
 	if (gate.profiles == NULL)
@@ -150,6 +204,11 @@ out:
 	free(listeners);
 	profile_set_unref(gate.profiles);
 	event_base_free(gate.base);
+	onions_free(gate.onions);
+	learn_set_free(gate.learn);
+	guard_targets_clear(&gate.guard);
+	guard_targets_clear(&gate.guard_own);
+	free(gate.tor_listeners);
 	config_clear(&cfg);
 	return rc;
 }

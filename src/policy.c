@@ -1,11 +1,15 @@
 /*
  * policy.c: verdicts and profile choice. See policy.h.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <event2/buffer.h>
+
+#include "kvline.h"
 #include "policy.h"
 #include "util.h"
 
@@ -48,12 +52,211 @@ match_rules(const cmd_rules_t *rules, const char *subj, size_t len,
 	return NULL;
 }
 
-void
-policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
-    const template_vars_t *vars, verdict_t *v)
+/* Match the whole arguments, then without trailing blanks. */
+static const cmd_rule_t *
+match_args(const cmd_rules_t *rules, const char *subj, size_t len,
+    regex_match_t *m)
+{
+	const cmd_rule_t *rule = match_rules(rules, subj, len, m);
+	size_t trimmed = len;
+
+	if (rule != NULL)
+		return rule;
+	while (trimmed > 0 &&
+	    (subj[trimmed - 1] == ' ' || subj[trimmed - 1] == '\t'))
+		trimmed--;
+	return trimmed != len ? match_rules(rules, subj, trimmed, m) : NULL;
+}
+
+static void
+deny_why(verdict_t *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+deny_why(verdict_t *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->whybuf, sizeof(v->whybuf), fmt, ap);
+	va_end(ap);
+	v->why = v->whybuf;
+	v->kind = VERDICT_DENY;
+}
+
+static void
+add_more(verdict_t *v, const cmd_rule_t *r)
+{
+	if (r->response.n == 0)
+		return;
+	v->more = xreallocarray(v->more, v->n_more + 1, sizeof(*v->more));
+	v->more[v->n_more++] = r;
+}
+
+/*
+ * GETINFO/GETCONF, key by key: every key must be allowed on its own. Keys
+ * whose rule has a replacement are replaced one by one, and the arguments
+ * are rebuilt.
+ */
+static bool
+check_keys(const profile_t *p, const cmd_def_t *def, const char *args,
+    size_t len, const policy_ctx_t *ctx, verdict_t *v)
 {
 	const cmd_rules_t *rules = &p->cmds[def->id];
-	const cmd_rule_t *rule;
+	words_t w;
+	struct evbuffer *out = NULL;
+	bool ok = false, rewritten = false;
+
+	words_split(args, len, &w);
+	if (w.n < 2)
+		goto done;      /* a single key was judged whole already */
+	out = evbuffer_new();
+	if (out == NULL)
+		abort();
+	for (size_t i = 0; i < w.n; i++) {
+		regex_match_t m;
+		size_t klen = strlen(w.v[i]);
+		const cmd_rule_t *r = match_rules(rules, w.v[i], klen, &m);
+		if (i > 0)
+			evbuffer_add(out, " ", 1);
+		if (r == NULL) {
+			if (def->id == CMD_GETCONF &&
+			    profile_find_conf(p, w.v[i], klen) != NULL) {
+				evbuffer_add(out, w.v[i], klen);
+				continue;
+			}
+			deny_why(v, "key '%.64s' is not allowed", w.v[i]);
+			goto done;
+		}
+		if (r->replacement != NULL) {
+			size_t n;
+			char *x = template_expand(r->replacement, &m,
+			    ctx->vars, &n);
+			evbuffer_add(out, x, n);
+			free(x);
+			rewritten = true;
+		} else {
+			evbuffer_add(out, w.v[i], klen);
+		}
+		add_more(v, r);
+	}
+	if (rewritten) {
+		v->args_len = evbuffer_get_length(out);
+		v->args = xmalloc(v->args_len + 1);
+		evbuffer_remove(out, v->args, v->args_len);
+		v->args[v->args_len] = '\0';
+	}
+	ok = true;
+done:
+	if (out != NULL)
+		evbuffer_free(out);
+	words_clear(&w);
+	return ok;
+}
+
+/* SETCONF/RESETCONF item by item against `confs`. */
+static bool
+check_confs(const profile_t *p, const char *args, size_t len, verdict_t *v)
+{
+	kvlist_t kv;
+	bool ok = false;
+
+	if (p->n_confs == 0)
+		return false;
+	if (kvline_parse(args, len, &kv) < 0) {
+		deny_why(v, "arguments tor would not parse");
+		return false;
+	}
+	if (kv.n == 0) {
+		deny_why(v, "no configuration key");
+		goto done;
+	}
+	for (size_t i = 0; i < kv.n; i++) {
+		const conf_rule_t *c = profile_find_conf(p, kv.v[i].key,
+		    strlen(kv.v[i].key));
+		bool allowed = false;
+		if (c == NULL) {
+			deny_why(v, "configuration key '%.64s' is not allowed",
+			    kv.v[i].key);
+			goto done;
+		}
+		if (kv.v[i].value == NULL || kv.v[i].value_len == 0) {
+			allowed = c->resettable;
+		} else {
+			for (size_t j = 0; j < c->n_values && !allowed; j++)
+				allowed = regex_match(c->values[j],
+				    kv.v[i].value, kv.v[i].value_len, NULL);
+		}
+		if (!allowed) {
+			deny_why(v, "value of '%.64s' is not allowed",
+			    kv.v[i].key);
+			goto done;
+		}
+	}
+	ok = true;
+done:
+	kvlist_clear(&kv);
+	return ok;
+}
+
+/* The guard on SETCONF/RESETCONF: HiddenServicePort values. */
+static bool
+guard_setconf(const policy_ctx_t *ctx, const char *args, size_t len,
+    verdict_t *v)
+{
+	kvlist_t kv;
+	bool ok = true;
+
+	if (ctx->guard == NULL || kvline_parse(args, len, &kv) < 0)
+		return true;    /* unparsable: tor rejects it */
+	for (size_t i = 0; i < kv.n && ok; i++)
+		if (strcasecmp(kv.v[i].key, "HiddenServicePort") == 0 &&
+		    kv.v[i].value != NULL &&
+		    !guard_port_ok(ctx->guard, kv.v[i].value,
+		    kv.v[i].value_len, ' ', v->whybuf, sizeof(v->whybuf)))
+			ok = false;
+	kvlist_clear(&kv);
+	return ok;
+}
+
+/* The guard, on what tor would receive. */
+static bool
+run_guard(const cmd_def_t *def, const proto_cmd_t *cmd, const char *args,
+    size_t len, const policy_ctx_t *ctx, verdict_t *v)
+{
+	bool ok = true;
+
+	if (ctx->guard == NULL)
+		return true;
+	switch (def->id) {
+	case CMD_ADD_ONION:
+		ok = guard_add_onion_ok(ctx->guard, args, len, v->whybuf,
+		    sizeof(v->whybuf));
+		break;
+	case CMD_SETCONF:
+	case CMD_RESETCONF:
+		ok = guard_setconf(ctx, args, len, v);
+		break;
+	case CMD_LOADCONF:
+		ok = guard_torrc_ok(ctx->guard, cmd->body, cmd->body_len,
+		    v->whybuf, sizeof(v->whybuf));
+		break;
+	default:
+		break;
+	}
+	if (!ok) {
+		v->kind = VERDICT_DENY;
+		v->why = v->whybuf;
+	}
+	return ok;
+}
+
+void
+policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
+    const policy_ctx_t *ctx, verdict_t *v)
+{
+	const cmd_rules_t *rules = &p->cmds[def->id];
+	const cmd_rule_t *rule = NULL;
 	regex_match_t m;
 	char *owned = NULL;
 	const char *subj = cmd->args;
@@ -61,38 +264,59 @@ policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
 
 	memset(v, 0, sizeof(*v));
 	v->kind = VERDICT_DENY;
-	if (rules->n == 0) {
-		v->why = "no rule for this command";
-		return;
-	}
+	v->why = "no rule for this command";
 	if (cmd->multiline) {
 		owned = multiline_subject(cmd, &len);
 		subj = owned;
+		rule = match_rules(rules, subj, len, &m);
+	} else {
+		rule = match_args(rules, subj, len, &m);
 	}
-	rule = match_rules(rules, subj, len, &m);
-	if (rule == NULL && !cmd->multiline) {
-		size_t trimmed = len;
-		while (trimmed > 0 &&
-		    (subj[trimmed - 1] == ' ' || subj[trimmed - 1] == '\t'))
-			trimmed--;
-		if (trimmed != len)
-			rule = match_rules(rules, subj, trimmed, &m);
-	}
-	if (rule == NULL) {
-		v->why = "arguments match no rule";
+	if (rule != NULL) {
+		if (rule->replacement != NULL) {
+			if (cmd->multiline) {
+				v->why = "replacement on a multi-line command";
+				goto done;
+			}
+			v->args = template_expand(rule->replacement, &m,
+			    ctx->vars, &v->args_len);
+		}
+		v->rule = rule;
+	} else if (def->id == CMD_GETINFO || def->id == CMD_GETCONF) {
+		if (!check_keys(p, def, cmd->args, cmd->args_len, ctx, v))
+			goto done;
+	} else if (def->id == CMD_SETCONF || def->id == CMD_RESETCONF) {
+		if (!check_confs(p, cmd->args, cmd->args_len, v))
+			goto done;
+	} else {
+		if (rules->n > 0)
+			v->why = "arguments match no rule";
 		goto done;
 	}
-	if (rule->replacement != NULL) {
-		if (cmd->multiline) {
-			v->why = "replacement on a multi-line command";
+
+	if (def->id == CMD_DEL_ONION && !p->del_onion_any) {
+		const char *a = cmd->args, *e = cmd->args + cmd->args_len;
+		while (e > a && tor_isspace(e[-1]))
+			e--;
+		if (ctx->owns_onion == NULL ||
+		    !ctx->owns_onion(ctx->arg, a, (size_t)(e - a))) {
+			deny_why(v, "onion service %.64s was not created by "
+			    "this profile", cmd->args);
 			goto done;
 		}
-		v->args = template_expand(rule->replacement, &m, vars,
-		    &v->args_len);
 	}
 	v->kind = VERDICT_FORWARD;
-	v->rule = rule;
+	v->why = NULL;
+	if (!run_guard(def, cmd, v->args ? v->args : cmd->args,
+	    v->args ? v->args_len : cmd->args_len, ctx, v))
+		goto done;
 done:
+	if (v->kind == VERDICT_DENY) {
+		FREE(v->args);
+		FREE(v->more);
+		v->n_more = 0;
+		v->rule = NULL;
+	}
 	free(owned);
 }
 
@@ -100,6 +324,7 @@ void
 verdict_clear(verdict_t *v)
 {
 	free(v->args);
+	free(v->more);
 	memset(v, 0, sizeof(*v));
 }
 

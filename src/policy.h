@@ -10,6 +10,21 @@
  * end in spaces or tabs, they are tried once more without them (tor
  * ignores trailing whitespace; lnd and onioncircuits send it). The first
  * matching rule wins.
+ *
+ * On top of the rules, with tor's own grammar:
+ * - GETINFO k1 k2 ... and GETCONF k1 k2 ... pass when a rule matches the
+ *   whole string (onion-grater's way, so rewrites written for a multi-key
+ *   request keep working) or when every key is allowed on its own (a
+ *   rule matching it alone, or for GETCONF a `confs` entry) -- never when
+ *   one key is not.
+ * - SETCONF and RESETCONF pass when a rule matches the whole string, or
+ *   when every KEY=VALUE item (parsed as tor parses it) is allowed by
+ *   `confs`: the key listed, and the value matching one of its value
+ *   patterns on its own ('' listed: reset allowed).
+ * - DEL_ONION of a service this profile did not create is refused unless
+ *   the profile says del-onion-any.
+ * - The guard (guard.h) runs last, on what tor would receive: ADD_ONION
+ *   Port= targets, HiddenServicePort values, LOADCONF bodies.
  */
 #ifndef TORGATE_POLICY_H
 #define TORGATE_POLICY_H
@@ -18,6 +33,7 @@
 #include <stddef.h>
 
 #include "cmdtab.h"
+#include "guard.h"
 #include "peer.h"
 #include "profile.h"
 #include "proto.h"
@@ -31,15 +47,27 @@ typedef enum {
 typedef struct verdict {
 	verdict_kind_t kind;
 	const cmd_rule_t *rule;  /* the matching rule, or NULL */
+	const cmd_rule_t **more; /* per-key matches with response rules */
+	size_t n_more;
 	char *args;              /* rewritten arguments, or NULL: as sent */
 	size_t args_len;
-	const char *why;         /* denials: a fixed reason for the log */
+	const char *why;         /* denials: the reason, for the log */
+	char whybuf[256];
 } verdict_t;
+
+/* What a verdict may depend on besides the profile and the command. */
+typedef struct policy_ctx {
+	const template_vars_t *vars;     /* for replacements; may be NULL */
+	const guard_targets_t *guard;    /* control listeners; may be NULL */
+	/* Did clients of this profile create onion service sid? NULL: no. */
+	bool (*owns_onion)(void *arg, const char *sid, size_t len);
+	void *arg;
+} policy_ctx_t;
 
 /* Decide on cmd (keyword def) for profile p. Fills *v; clear it with
  * verdict_clear(). */
 void policy_check(const profile_t *p, const cmd_def_t *def,
-    const proto_cmd_t *cmd, const template_vars_t *vars, verdict_t *v);
+    const proto_cmd_t *cmd, const policy_ctx_t *ctx, verdict_t *v);
 void verdict_clear(verdict_t *v);
 
 /* Rewrite one reply or event line (without EOL) with the first rule of

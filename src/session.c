@@ -30,7 +30,11 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "events.h"
+#include "kvline.h"
+#include "learn.h"
 #include "log.h"
+#include "onions.h"
 #include "peer.h"
 #include "policy.h"
 #include "proto.h"
@@ -47,14 +51,21 @@ typedef enum {
 } session_state_t;
 
 enum {
-	P_CLOSE = 1 << 0,   /* close the session once this reply is out */
+	P_CLOSE = 1 << 0,    /* close the session once this reply is out */
+	P_INTERNAL = 1 << 1, /* torgate's own command: swallow the reply */
+	P_RESTRICT = 1 << 2, /* filter circuit-status/stream-status lines */
 };
 
 typedef struct pending {
 	const cmd_rule_t *rule;   /* forwarded: its response rewrites */
+	const cmd_rule_t **more;  /* more rules (multi-key reads), owned */
+	size_t n_more;
 	char *local;              /* local answer (with CRLFs), or NULL */
 	size_t local_len;
+	char *sid;                /* DEL_ONION: the service, owned */
+	event_mask_t events;      /* SETEVENTS: the client's new set */
 	unsigned flags;
+	cmd_id_t cmd;
 	bool forwarded;
 } pending_t;
 
@@ -89,12 +100,21 @@ struct session {
 	char *tor_version;
 	uint8_t cookie[TOR_COOKIE_LEN];
 	bool have_cookie;
+	/* Events. */
+	event_mask_t ev_client;         /* what the client subscribed to */
+	event_mask_t ev_internal;       /* what torgate needs itself */
+	struct evbuffer *event;         /* the event being gathered */
+	int event_id;
+	owned_t *owned;                 /* restrict-stream-events */
+	int data_key;                   /* restrict: 1 circuits, 2 streams */
+	char learn_name[128];           /* MODE_LEARN */
 	/* Counters for the log line at the end. */
 	unsigned long n_cmds, n_denied;
 };
 
 static void process_client(session_t *s);
 static void process_upstream(session_t *s);
+static void pending_pop(session_t *s);
 
 static void
 session_free(session_t *s)
@@ -111,9 +131,14 @@ session_free(session_t *s)
 		bufferevent_free(s->ubev);
 	upstream_free(s->up);
 	proto_cmd_reader_clear(&s->creader);
-	for (size_t i = 0; i < s->npending; i++)
-		free(s->ring[(s->ring_head + i) % s->ring_cap].local);
+	while (s->npending > 0)
+		pending_pop(s);
 	free(s->ring);
+	if (s->event != NULL)
+		evbuffer_free(s->event);
+	free(s->owned);
+	if (g->mode == MODE_LEARN && s->learn_name[0])
+		learn_write(g->learn, s->learn_name);
 	if (s->set != NULL)
 		profile_set_unref(s->set);
 	free(s->listener_profile);
@@ -170,7 +195,9 @@ pending_pop(session_t *s)
 	pending_t *p = &s->ring[s->ring_head];
 
 	free(p->local);
-	p->local = NULL;
+	free(p->more);
+	free(p->sid);
+	memset(p, 0, sizeof(*p));
 	s->ring_head = (s->ring_head + 1) % s->ring_cap;
 	s->npending--;
 }
@@ -354,16 +381,23 @@ log_command(session_t *s, const proto_cmd_t *cmd)
 	free(r);
 }
 
-static void
+/* Log a verdict of "deny". In complain and learn modes the command goes
+ * through anyway: return true then. */
+static bool
 deny(session_t *s, const proto_cmd_t *cmd, const char *why)
 {
 	char *r = redact_command(cmd->line, cmd->line_len);
+	bool pass = s->g->mode != MODE_ENFORCE;
 
-	s->n_denied++;
-	log_info("session %llu: profile %s: denied \"%s\": %s",
-	    (unsigned long long)s->id, s->profile->name, r, why);
+	if (!pass)
+		s->n_denied++;
+	log_info("session %llu: profile %s: %s \"%s\": %s",
+	    (unsigned long long)s->id, s->profile->name,
+	    pass ? "would deny" : "denied", r, why);
 	free(r);
-	reply_local(s, 0, "510 Command filtered");
+	if (!pass)
+		reply_local(s, 0, "510 Command filtered");
+	return pass;
 }
 
 static bool
@@ -379,22 +413,26 @@ allowed_before_auth(session_t *s, const cmd_def_t *def,
 	return true;
 }
 
-static void
+/* Send a command to tor and queue its pending entry. args NULL: the line
+ * as the client sent it (and its body). */
+static pending_t *
 forward(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd,
-    const verdict_t *v)
+    const char *args, size_t args_len)
 {
 	struct evbuffer *out = bufferevent_get_output(s->ubev);
 	pending_t *p;
 
-	if (v->args != NULL) {
+	if (args != NULL) {
 		evbuffer_add(out, def->name, strlen(def->name));
-		evbuffer_add(out, " ", 1);
-		evbuffer_add(out, v->args, v->args_len);
+		if (args_len > 0) {
+			evbuffer_add(out, " ", 1);
+			evbuffer_add(out, args, args_len);
+		}
 		if (log_is_debug()) {
 			char *full = xasprintf("%s %.*s", def->name,
-			    (int)v->args_len, v->args);
+			    (int)args_len, args);
 			char *r = redact_command(full, strlen(full));
-			log_debug("session %llu: rewritten to: %s",
+			log_debug("session %llu: sent to tor as: %s",
 			    (unsigned long long)s->id, r);
 			free(r);
 			free_secret_str(full);
@@ -403,20 +441,97 @@ forward(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd,
 		evbuffer_add(out, cmd->line, cmd->line_len);
 	}
 	evbuffer_add(out, "\r\n", 2);
-	if (cmd->multiline) {
+	if (cmd != NULL && cmd->multiline) {
 		evbuffer_add(out, cmd->body, cmd->body_len);
 		evbuffer_add(out, ".\r\n", 3);
 	}
 	p = pending_push(s);
 	p->forwarded = true;
-	p->rule = v->rule;
+	p->cmd = def->id;
+	return p;
+}
+
+/* Does a GETINFO ask for circuit-status or stream-status? */
+static bool
+asks_status(const proto_cmd_t *cmd)
+{
+	words_t w;
+	bool yes = false;
+
+	words_split(cmd->args, cmd->args_len, &w);
+	for (size_t i = 0; i < w.n; i++)
+		if (strcmp(w.v[i], "circuit-status") == 0 ||
+		    strcmp(w.v[i], "stream-status") == 0)
+			yes = true;
+	words_clear(&w);
+	return yes;
+}
+
+static bool
+owns_onion_cb(void *arg, const char *sid, size_t len)
+{
+	session_t *s = arg;
+	return onions_owned(s->g->onions, s->profile->name, sid, len);
+}
+
+static void
+do_setevents(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd)
+{
+	setevents_t se;
+	pending_t *p;
+
+	if (s->g->mode == MODE_LEARN) {
+		words_t w;
+		words_split(cmd->args, cmd->args_len, &w);
+		for (size_t i = 0; i < w.n; i++)
+			if (event_lookup(w.v[i], strlen(w.v[i])) >= 0)
+				learn_event(s->g->learn, s->learn_name, &s->peer,
+				    event_name(event_lookup(w.v[i],
+				    strlen(w.v[i]))));
+		words_clear(&w);
+	}
+	if (s->collision) {
+		if (!deny(s, cmd, "several profiles match this client"))
+			return;
+	}
+	if (s->collision || events_setevents(s->profile, cmd->args,
+	    cmd->args_len, s->ev_internal, &se) < 0) {
+		char why[160];
+		if (!s->collision) {
+			snprintf(why, sizeof(why), "%s: %s", se.why, se.bad);
+			if (!deny(s, cmd, why))
+				return;
+		}
+		/* Complain mode: subscribe what the client asked for. */
+		profile_t all = *profile_empty();
+		event_rule_t *rules = xcalloc(TEV_COUNT, sizeof(*rules));
+		for (int i = 0; i < TEV_COUNT; i++)
+			rules[i].name = (char *)event_name(i);
+		all.events = rules;
+		all.n_events = TEV_COUNT;
+		if (events_setevents(&all, cmd->args, cmd->args_len,
+		    s->ev_internal, &se) < 0) {
+			free(rules);
+			reply_local(s, 0, "552 Unrecognized event \"%s\"", se.bad);
+			return;
+		}
+		free(rules);
+	}
+	p = forward(s, def, cmd, se.upstream_args, se.upstream_len);
+	p->events = se.client;
+	free(se.upstream_args);
 }
 
 static void
 handle_command(session_t *s, const proto_cmd_t *cmd)
 {
 	const cmd_def_t *def = cmdtab_lookup(cmd->keyword, cmd->keyword_len);
+	policy_ctx_t ctx = {
+		.vars = &s->vars, .guard = &s->g->guard,
+		.owns_onion = owns_onion_cb, .arg = s,
+	};
 	verdict_t v;
+	pending_t *p;
 
 	s->n_cmds++;
 	log_command(s, cmd);
@@ -468,18 +583,40 @@ handle_command(session_t *s, const proto_cmd_t *cmd)
 			return;
 		}
 		break;
+	case CMD_SETEVENTS:
+		do_setevents(s, def, cmd);
+		return;
 	default:
 		break;
 	}
+	if (s->g->mode == MODE_LEARN)
+		learn_command(s->g->learn, s->learn_name, &s->peer, def,
+		    cmd->args, cmd->args_len);
 	if (s->collision) {
-		deny(s, cmd, "several profiles match this client");
+		if (deny(s, cmd, "several profiles match this client"))
+			forward(s, def, cmd, NULL, 0);
 		return;
 	}
-	policy_check(s->profile, def, cmd, &s->vars, &v);
-	if (v.kind == VERDICT_FORWARD)
-		forward(s, def, cmd, &v);
-	else
-		deny(s, cmd, v.why);
+	policy_check(s->profile, def, cmd, &ctx, &v);
+	if (v.kind != VERDICT_FORWARD) {
+		if (deny(s, cmd, v.why))
+			forward(s, def, cmd, NULL, 0);
+		verdict_clear(&v);
+		return;
+	}
+	p = forward(s, def, cmd, v.args, v.args_len);
+	p->rule = v.rule;
+	p->more = v.more;
+	p->n_more = v.n_more;
+	v.more = NULL;
+	if (def->id == CMD_DEL_ONION) {
+		const char *a = cmd->args, *e = cmd->args + cmd->args_len;
+		while (e > a && tor_isspace(e[-1]))
+			e--;
+		p->sid = xmemdup_nul(a, (size_t)(e - a));
+	}
+	if (def->id == CMD_GETINFO && s->owned != NULL && asks_status(cmd))
+		p->flags |= P_RESTRICT;
 	verdict_clear(&v);
 }
 
@@ -544,29 +681,30 @@ process_client(session_t *s)
 
 /* ---- replies from tor ----------------------------------------------- */
 
-/* Rewrite one reply line by the rule's response rules, keeping the line's
- * framing: a status line keeps its code and separator, a data line never
- * becomes the end-of-data ".". */
-static void
-emit_rewritten(session_t *s, const proto_reply_line_t *line,
-    const line_rules_t *rules, struct evbuffer *in, struct evbuffer *out)
+/* Rewrite a line with the first matching rule of the lists; NULL if none
+ * matched. */
+static char *
+rewrite_line(session_t *s, const line_rules_t *const *lists, size_t n,
+    const char *text, size_t len, size_t *nlen)
 {
-	const char *text = (const char *)evbuffer_pullup(in,
-	    (ssize_t)line->len);
-	size_t nlen;
-	char *n = NULL;
-
-	if (!(line->is_data && line->text_len == 1 && text[0] == '.'))
-		n = policy_rewrite_line(rules, text, line->text_len, &s->vars,
-		    &nlen);
-	if (n == NULL) {
-		evbuffer_remove_buffer(in, out, line->len);
-		return;
+	for (size_t i = 0; i < n; i++) {
+		char *r = policy_rewrite_line(lists[i], text, len, &s->vars,
+		    nlen);
+		if (r != NULL)
+			return r;
 	}
-	if (!line->is_data &&
-	    (nlen < 4 || memcmp(n, text, 4) != 0)) {
-		/* Keep the framing whatever the template produced. */
-		evbuffer_add(out, text, 4);
+	return NULL;
+}
+
+/* Append a rewritten line to out, keeping the line's framing: a status
+ * line keeps its code and separator, a data line never becomes the
+ * end-of-data ".". */
+static void
+add_framed(struct evbuffer *out, const proto_reply_line_t *line,
+    const char *orig, const char *n, size_t nlen)
+{
+	if (!line->is_data && (nlen < 4 || memcmp(n, orig, 4) != 0)) {
+		evbuffer_add(out, orig, 4);
 		if (nlen >= 4 && n[0] >= '0' && n[0] <= '9')
 			evbuffer_add(out, n + 4, nlen - 4);
 		else
@@ -578,14 +716,250 @@ emit_rewritten(session_t *s, const proto_reply_line_t *line,
 		evbuffer_add(out, n, nlen);
 	}
 	evbuffer_add(out, "\r\n", 2);
-	if (log_is_debug()) {
-		char *r = redact_reply(n, nlen);
-		log_debug("session %llu: reply line rewritten to: %s",
-		    (unsigned long long)s->id, r);
-		free(r);
+}
+
+static void
+log_rewrite(session_t *s, const char *what, const char *n, size_t nlen)
+{
+	char *r;
+
+	if (!log_is_debug())
+		return;
+	r = redact_reply(n, nlen);
+	log_debug("session %llu: %s rewritten to: %s",
+	    (unsigned long long)s->id, what, r);
+	free(r);
+}
+
+static bool
+parse_u64(const char *p, const char *end, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (p == end || *p < '0' || *p > '9')
+		return false;
+	while (p < end && *p >= '0' && *p <= '9')
+		x = x * 10 + (uint64_t)(*p++ - '0');
+	*v = x;
+	return p == end || *p == ' ';
+}
+
+/*
+ * restrict-stream-events: keep only the client's own circuits and streams
+ * in GETINFO circuit-status / stream-status. Return false to drop the
+ * line; *empty set to print just the key for a single-line value.
+ */
+static bool
+restrict_status_line(session_t *s, const proto_reply_line_t *line,
+    const char *text, bool *empty)
+{
+	static const char circ[] = "circuit-status=", strm[] = "stream-status=";
+	const char *end = text + line->text_len;
+	uint64_t id;
+	int key = 0;
+	const char *v = NULL;
+
+	*empty = false;
+	if (line->is_data) {
+		if (line->text_len == 1 && text[0] == '.') {
+			s->data_key = 0;
+			return true;
+		}
+		if (s->data_key == 0)
+			return true;
+		v = text;
+		key = s->data_key;
+	} else {
+		s->data_key = 0;
+		if (line->text_len > 4 + sizeof(circ) - 1 &&
+		    memcmp(text + 4, circ, sizeof(circ) - 1) == 0) {
+			key = 1;
+			v = text + 4 + sizeof(circ) - 1;
+		} else if (line->text_len > 4 + sizeof(strm) - 1 &&
+		    memcmp(text + 4, strm, sizeof(strm) - 1) == 0) {
+			key = 2;
+			v = text + 4 + sizeof(strm) - 1;
+		} else {
+			return true;
+		}
+		if (line->sep == '+') {
+			s->data_key = key;
+			return true;
+		}
+		if (v == end)
+			return true;
 	}
+	if (parse_u64(v, end, &id) &&
+	    (key == 1 ? owned_has_circ(s->owned, id) :
+	    owned_has_stream(s->owned, id)))
+		return true;
+	if (line->is_data)
+		return false;
+	*empty = true;
+	return true;
+}
+
+/* Learn from a reply line what the command did: onion services created
+ * and removed. */
+static void
+note_reply(session_t *s, const pending_t *p, const proto_reply_line_t *line,
+    const char *text)
+{
+	static const char sid[] = "ServiceID=";
+
+	if (p->cmd == CMD_ADD_ONION && !line->is_data &&
+	    line->code == 250 && line->text_len > 4 + sizeof(sid) - 1 &&
+	    memcmp(text + 4, sid, sizeof(sid) - 1) == 0) {
+		const char *v = text + 4 + sizeof(sid) - 1;
+		size_t n = line->text_len - 4 - (sizeof(sid) - 1);
+		if (!onions_add(s->g->onions, s->profile->name, v, n))
+			log_warnx("session %llu: too many onion services to "
+			    "remember; this one cannot be deleted through "
+			    "torgate", (unsigned long long)s->id);
+	} else if (p->cmd == CMD_DEL_ONION && line->ends_msg &&
+	    line->code == 250 && p->sid != NULL) {
+		onions_remove(s->g->onions, p->sid, strlen(p->sid));
+	} else if (p->cmd == CMD_SETEVENTS && line->ends_msg &&
+	    line->code == 250 && !(p->flags & P_INTERNAL)) {
+		s->ev_client = p->events;
+	}
+}
+
+/* One reply line to the command at the head of the queue. */
+static void
+emit_reply_line(session_t *s, pending_t *p, const proto_reply_line_t *line,
+    struct evbuffer *in, struct evbuffer *out)
+{
+	const line_rules_t *lists[1 + 8];
+	size_t nl = 0, nlen;
+	const char *text;
+	char *n;
+	bool needs_text = p->rule != NULL || p->n_more > 0 ||
+	    (p->flags & (P_RESTRICT | P_INTERNAL)) ||
+	    p->cmd == CMD_ADD_ONION || p->cmd == CMD_DEL_ONION ||
+	    p->cmd == CMD_SETEVENTS;
+
+	if (!needs_text) {
+		evbuffer_remove_buffer(in, out, line->len);
+		return;
+	}
+	text = (const char *)evbuffer_pullup(in, (ssize_t)line->len);
+	note_reply(s, p, line, text);
+	if (p->flags & P_INTERNAL) {
+		evbuffer_drain(in, line->len);
+		return;
+	}
+	if (p->flags & P_RESTRICT) {
+		bool empty;
+		if (!restrict_status_line(s, line, text, &empty)) {
+			evbuffer_drain(in, line->len);
+			return;
+		}
+		if (empty) {
+			const char *eq = memchr(text, '=', line->text_len);
+			evbuffer_add(out, text, (size_t)(eq - text) + 1);
+			evbuffer_add(out, "\r\n", 2);
+			evbuffer_drain(in, line->len);
+			return;
+		}
+	}
+	if (p->rule != NULL && p->rule->response.n > 0)
+		lists[nl++] = &p->rule->response;
+	for (size_t i = 0; i < p->n_more && nl < ARRAY_LEN(lists); i++)
+		lists[nl++] = &p->more[i]->response;
+	n = NULL;
+	if (nl > 0 && !(line->is_data && line->text_len == 1 &&
+	    text[0] == '.'))
+		n = rewrite_line(s, lists, nl, text, line->text_len, &nlen);
+	if (n == NULL) {
+		evbuffer_remove_buffer(in, out, line->len);
+		return;
+	}
+	add_framed(out, line, text, n, nlen);
+	log_rewrite(s, "reply line", n, nlen);
 	free(n);
 	evbuffer_drain(in, line->len);
+}
+
+/* A whole event is in s->event: deliver it as the profile says. */
+static void
+deliver_event(session_t *s, struct evbuffer *out)
+{
+	struct evbuffer *ev = s->event;
+	const event_rule_t *rule;
+	struct evbuffer *rewritten = NULL;
+	proto_reply_reader_t rr;
+	int id = s->event_id;
+
+	if (id < 0)
+		goto drop;
+	if (s->owned != NULL && (id == TEV_STREAM || id == TEV_CIRC)) {
+		size_t len = evbuffer_get_length(ev);
+		const char *text = (const char *)evbuffer_pullup(ev,
+		    (ssize_t)len);
+		uint64_t circ = 0;
+		size_t l1 = len;
+		const char *eol = memchr(text, '\r', len);
+		if (eol != NULL)
+			l1 = (size_t)(eol - text);
+		switch (events_restrict(s->owned, s->host, text, l1, &circ)) {
+		case RESTRICT_PASS:
+			break;
+		case RESTRICT_DROP:
+			goto drop;
+		case RESTRICT_STRIP:
+			if (!(s->ev_client & EVMASK(id)))
+				goto drop;
+			evbuffer_add_printf(out, "650 CIRC %llu CLOSED\r\n",
+			    (unsigned long long)circ);
+			goto drop;
+		}
+	}
+	if (!(s->ev_client & EVMASK(id)))
+		goto drop;
+	rule = profile_find_event(s->profile, event_name(id),
+	    strlen(event_name(id)));
+	if (rule == NULL || rule->response.n == 0) {
+		evbuffer_add_buffer(out, ev);
+		return;
+	}
+	/* Rewrite line by line; a line rewritten to nothing drops it all. */
+	rewritten = evbuffer_new();
+	if (rewritten == NULL)
+		abort();
+	proto_reply_reader_init(&rr, s->g->limits.max_reply_line);
+	for (;;) {
+		proto_reply_line_t line;
+		proto_err_t err;
+		const line_rules_t *lists[1] = { &rule->response };
+		const char *text;
+		size_t nlen;
+		char *n;
+		if (proto_reply_peek(&rr, ev, &line, &err) != PROTO_COMPLETE)
+			break;
+		text = (const char *)evbuffer_pullup(ev, (ssize_t)line.len);
+		n = line.is_data && line.text_len == 1 && text[0] == '.' ?
+		    NULL : rewrite_line(s, lists, 1, text, line.text_len, &nlen);
+		if (n == NULL) {
+			evbuffer_remove_buffer(ev, rewritten, line.len);
+			continue;
+		}
+		if (nlen == 0) {
+			log_debug("session %llu: event %s dropped by a rewrite",
+			    (unsigned long long)s->id, event_name(id));
+			free(n);
+			goto drop;
+		}
+		add_framed(rewritten, &line, text, n, nlen);
+		log_rewrite(s, "event line", n, nlen);
+		free(n);
+		evbuffer_drain(ev, line.len);
+	}
+	evbuffer_add_buffer(out, rewritten);
+drop:
+	if (rewritten != NULL)
+		evbuffer_free(rewritten);
+	evbuffer_drain(ev, evbuffer_get_length(ev));
 }
 
 static void
@@ -633,7 +1007,17 @@ process_upstream(session_t *s)
 		}
 		log_reply_line(s, in, &line);
 		if (line.is_event) {
-			evbuffer_remove_buffer(in, out, line.len);
+			if (line.starts_msg) {
+				const char *t = (const char *)evbuffer_pullup(in,
+				    (ssize_t)line.len);
+				s->event_id = event_of_line(t, line.text_len);
+				if (s->event == NULL &&
+				    (s->event = evbuffer_new()) == NULL)
+					abort();
+			}
+			evbuffer_remove_buffer(in, s->event, line.len);
+			if (line.ends_msg)
+				deliver_event(s, out);
 			continue;
 		}
 		head = pending_head(s);
@@ -643,10 +1027,7 @@ process_upstream(session_t *s)
 			session_close_after_flush(s);
 			return;
 		}
-		if (head->rule != NULL && head->rule->response.n > 0)
-			emit_rewritten(s, &line, &head->rule->response, in, out);
-		else
-			evbuffer_remove_buffer(in, out, line.len);
+		emit_reply_line(s, head, &line, in, out);
 		if (line.ends_msg) {
 			pending_pop(s);
 			if (flush_local(s) < 0)
@@ -726,6 +1107,22 @@ upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 	session_close_after_flush(s);
 }
 
+/* Keep the guard's view of tor's control listeners current. */
+static void
+gate_note_tor_listeners(gate_t *g, const char *list)
+{
+	if (list == NULL || (g->tor_listeners != NULL &&
+	    strcmp(g->tor_listeners, list) == 0))
+		return;
+	free(g->tor_listeners);
+	g->tor_listeners = xstrdup(list);
+	guard_targets_clear(&g->guard);
+	for (size_t i = 0; i < g->guard_own.n; i++)
+		guard_targets_add(&g->guard, &g->guard_own.v[i]);
+	guard_targets_add_tor_list(&g->guard, list, strlen(list));
+	log_info("tor's control listeners: %s", list);
+}
+
 static void
 upstream_ready(upstream_t *u, bool ok, const char *why, void *arg)
 {
@@ -743,6 +1140,7 @@ upstream_ready(upstream_t *u, bool ok, const char *why, void *arg)
 		memcpy(s->cookie, cookie, TOR_COOKIE_LEN);
 		s->have_cookie = true;
 	}
+	gate_note_tor_listeners(s->g, upstream_listeners(u));
 	upstream_free(u);
 	s->up = NULL;
 
@@ -751,6 +1149,21 @@ upstream_ready(upstream_t *u, bool ok, const char *why, void *arg)
 	bufferevent_setwatermark(s->ubev, EV_WRITE,
 	    s->g->limits.max_output / 2, 0);
 	bufferevent_enable(s->ubev, EV_READ | EV_WRITE);
+
+	/* restrict-stream-events: follow the client's streams from the
+	 * start, whatever it subscribes to. */
+	if (s->profile->restrict_stream_events) {
+		static const char cmd[] = "SETEVENTS STREAM\r\n";
+		pending_t *p;
+		s->owned = xzalloc(sizeof(*s->owned));
+		s->ev_internal = EVMASK(TEV_STREAM);
+		evbuffer_add(bufferevent_get_output(s->ubev), cmd,
+		    sizeof(cmd) - 1);
+		p = pending_push(s);
+		p->forwarded = true;
+		p->flags = P_INTERNAL;
+		p->cmd = CMD_SETEVENTS;
+	}
 
 	s->state = S_PREAUTH;
 	bufferevent_enable(s->cbev, EV_READ | EV_WRITE);
@@ -849,6 +1262,9 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 	s->creader.no_multiline = true;
 	proto_reply_reader_init(&s->rreader, g->limits.max_reply_line);
 
+	if (g->mode == MODE_LEARN)
+		learn_name(&s->peer, s->profile == profile_empty() ? NULL :
+		    s->profile->name, s->learn_name, sizeof(s->learn_name));
 	log_info("session %llu: client %s on %s, profile %s%s",
 	    (unsigned long long)s->id, s->peer.desc, li->text, s->profile->name,
 	    s->collision ? " (collision: all denied)" : "");

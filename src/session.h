@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "guard.h"
+#include "onions.h"
 #include "profile.h"
 #include "upstream.h"
 
@@ -48,6 +50,14 @@ typedef struct listener_info {
 typedef struct session session_t;
 TAILQ_HEAD(session_list, session);
 
+typedef enum {
+	MODE_ENFORCE = 0,
+	MODE_COMPLAIN,      /* forward everything, log what would be denied */
+	MODE_LEARN,         /* complain, and write suggested profiles */
+} gate_mode_t;
+
+typedef struct learn_set learn_set_t;
+
 /* State shared by all sessions: the daemon. */
 typedef struct gate {
 	struct event_base *base;
@@ -57,6 +67,12 @@ typedef struct gate {
 	unsigned n_sessions;
 	uint64_t next_id;
 	struct session_list sessions;
+	guard_targets_t guard_own;  /* torgate's own listeners */
+	guard_targets_t guard;      /* those plus tor's control listeners */
+	char *tor_listeners;        /* tor's list as last reported */
+	onions_t *onions;           /* who created which onion service */
+	gate_mode_t mode;
+	learn_set_t *learn;         /* MODE_LEARN: what clients sent */
 } gate_t;
 
 /* Take over accepted socket fd (non-blocking) from listener li. */

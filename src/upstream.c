@@ -30,6 +30,7 @@ typedef enum {
 	UP_PROTOCOLINFO,
 	UP_AUTHCHALLENGE,
 	UP_AUTHENTICATE,
+	UP_LISTENERS,
 	UP_READY,
 	UP_FAILED,
 } up_state_t;
@@ -51,6 +52,7 @@ struct upstream {
 	bool have_cookie;
 	uint8_t client_nonce[SAFECOOKIE_NONCE_LEN];
 	char why[512];
+	char *listeners;        /* GETINFO net/listeners/control value */
 };
 
 static void
@@ -95,6 +97,12 @@ send_line(upstream_t *u, const char *line)
 	struct evbuffer *out = bufferevent_get_output(u->bev);
 	evbuffer_add(out, line, strlen(line));
 	evbuffer_add(out, "\r\n", 2);
+	/* Ask for tor's control listeners (for the guard) in the same write
+	 * as AUTHENTICATE: no extra round trip. */
+	if (strncmp(line, "AUTHENTICATE", 12) == 0) {
+		static const char q[] = "GETINFO net/listeners/control\r\n";
+		evbuffer_add(out, q, sizeof(q) - 1);
+	}
 }
 
 /* Choose a method and send the next command. */
@@ -227,6 +235,13 @@ handle_line(upstream_t *u, const char *line, size_t len)
 		finish(u, false, "unexpected reply from tor: %.40s", line);
 		return;
 	}
+	if (strncmp(line, "250", 3) != 0 && u->state == UP_LISTENERS &&
+	    line[3] == ' ') {
+		log_warnx("tor did not list its control listeners (%.100s); "
+		    "the guard knows only torgate's own", line);
+		finish(u, true, NULL);
+		return;
+	}
 	if (strncmp(line, "250", 3) != 0) {
 		finish(u, false, "tor refused %s: %.200s",
 		    u->state == UP_PROTOCOLINFO ? "PROTOCOLINFO" :
@@ -277,8 +292,18 @@ handle_line(upstream_t *u, const char *line, size_t len)
 	}
 	case UP_AUTHENTICATE:
 		if (line[3] == ' ')
+			u->state = UP_LISTENERS;
+		break;
+	case UP_LISTENERS: {
+		static const char key[] = "net/listeners/control=";
+		if (strncmp(line + 4, key, sizeof(key) - 1) == 0) {
+			free(u->listeners);
+			u->listeners = xstrdup(line + 4 + sizeof(key) - 1);
+		}
+		if (line[3] == ' ')
 			finish(u, true, NULL);
 		break;
+	}
 	default:
 		break;
 	}
@@ -379,6 +404,12 @@ upstream_tor_version(const upstream_t *u)
 	return u->version ? u->version : "unknown";
 }
 
+const char *
+upstream_listeners(const upstream_t *u)
+{
+	return u->listeners;
+}
+
 const uint8_t *
 upstream_cookie(const upstream_t *u)
 {
@@ -396,6 +427,7 @@ upstream_free(upstream_t *u)
 		event_free(u->timer);
 	free(u->cookiefile);
 	free(u->version);
+	free(u->listeners);
 	memwipe(u->cookie, sizeof(u->cookie));
 	free(u);
 }

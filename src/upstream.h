@@ -4,7 +4,8 @@
  * upstream_connect() connects to tor's control port or socket, asks
  * PROTOCOLINFO, and authenticates with the best method tor offers:
  * SAFECOOKIE, then COOKIE, then HASHEDPASSWORD (with --tor-password-file),
- * then NULL. When done it calls back once; on success the caller takes the
+ * then NULL, and (in the same write as AUTHENTICATE) asks for tor's control
+ * listeners, which the guard needs. When done it calls back once; on success the caller takes the
  * bufferevent over (upstream_take_bev()) and frees the upstream_t.
  *
  * Each client session gets its own upstream connection: ephemeral onion
@@ -44,6 +45,9 @@ upstream_t *upstream_connect(struct event_base *base,
 struct bufferevent *upstream_take_bev(upstream_t *u);
 /* tor's version as PROTOCOLINFO reported it, e.g. "0.4.9.11". */
 const char *upstream_tor_version(const upstream_t *u);
+/* tor's control listeners as GETINFO net/listeners/control gave them
+ * (a list of QuotedStrings), or NULL. */
+const char *upstream_listeners(const upstream_t *u);
 /* The cookie used to authenticate, or NULL if tor offered no cookie
  * method (then AUTHCHALLENGE cannot be answered). */
 const uint8_t *upstream_cookie(const upstream_t *u);

@@ -93,6 +93,7 @@ START_TEST(test_verdicts)
 	profile_set_t *set = load(profile_yaml);
 	const profile_t *p = profile_set_find(set, "t");
 	template_vars_t vars = { { "10.0.0.5", "4444", "127.0.0.1", "951" } };
+	policy_ctx_t ctx = { .vars = &vars };
 	proto_cmd_t cmd = { 0 };
 	const cmd_def_t *def;
 	verdict_t v;
@@ -110,7 +111,7 @@ START_TEST(test_verdicts)
 	}
 	def = cmdtab_lookup(cmd.keyword, cmd.keyword_len);
 	ck_assert_ptr_nonnull(def);
-	policy_check(p, def, &cmd, &vars, &v);
+	policy_check(p, def, &cmd, &ctx, &v);
 	ck_assert_msg((v.kind == VERDICT_FORWARD) == c->forward,
 	    "'%s': verdict %d (%s)", c->line, v.kind, v.why ? v.why : "");
 	if (c->args) {

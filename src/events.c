@@ -1,0 +1,261 @@
+/*
+ * events.c: see events.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "events.h"
+#include "kvline.h"
+#include "util.h"
+
+static const char *const names[TEV_COUNT] = {
+#define EVENT_NAME(n) #n,
+	EVENT_LIST(EVENT_NAME)
+#undef EVENT_NAME
+};
+
+int
+event_lookup(const char *name, size_t len)
+{
+	for (int i = 0; i < TEV_COUNT; i++)
+		if (strn_case_eq(name, len, names[i]))
+			return i;
+	return -1;
+}
+
+const char *
+event_name(event_id_t id)
+{
+	return id < TEV_COUNT ? names[id] : "?";
+}
+
+int
+event_of_line(const char *line, size_t len)
+{
+	size_t i = 4;
+
+	if (len < 5)
+		return -1;
+	while (i < len && line[i] != ' ' && line[i] != '\r' && line[i] != '=')
+		i++;
+	return event_lookup(line + 4, i - 4);
+}
+
+char *
+events_mask_args(event_mask_t m, size_t *lenp)
+{
+	size_t cap = 1, n = 0;
+	char *s;
+
+	for (int i = 0; i < TEV_COUNT; i++)
+		if (m & EVMASK(i))
+			cap += strlen(names[i]) + 1;
+	s = xmalloc(cap);
+	s[0] = '\0';
+	for (int i = 0; i < TEV_COUNT; i++) {
+		if (!(m & EVMASK(i)))
+			continue;
+		if (n)
+			s[n++] = ' ';
+		memcpy(s + n, names[i], strlen(names[i]));
+		n += strlen(names[i]);
+	}
+	s[n] = '\0';
+	*lenp = n;
+	return s;
+}
+
+int
+events_setevents(const profile_t *p, const char *args, size_t len,
+    event_mask_t internal, setevents_t *out)
+{
+	words_t w;
+	bool extended = false;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	words_split(args, len, &w);
+	for (size_t i = 0; i < w.n; i++) {
+		const event_rule_t *r;
+		int id;
+		/* "EXTENDED" is an obsolete flag tor still accepts. */
+		if (i == 0 && strcasecmp(w.v[i], "EXTENDED") == 0) {
+			extended = true;
+			continue;
+		}
+		snprintf(out->bad, sizeof(out->bad), "%s", w.v[i]);
+		r = profile_find_event(p, w.v[i], strlen(w.v[i]));
+		if (r == NULL) {
+			out->why = "event not allowed by the profile";
+			goto done;
+		}
+		id = event_lookup(w.v[i], strlen(w.v[i]));
+		if (id < 0) {
+			out->why = "event unknown to torgate";
+			goto done;
+		}
+		out->client |= EVMASK(id);
+		if (!r->suppress)
+			out->upstream |= EVMASK(id);
+	}
+	out->bad[0] = '\0';
+	out->upstream |= internal;
+	{
+		size_t n;
+		char *list = events_mask_args(out->upstream, &n);
+		out->upstream_args = xasprintf("%s%s%s",
+		    extended ? "EXTENDED" : "", extended && n ? " " : "", list);
+		out->upstream_len = strlen(out->upstream_args);
+		free(list);
+	}
+	rc = 0;
+done:
+	words_clear(&w);
+	return rc;
+}
+
+/* ---- restrict-stream-events ----------------------------------------- */
+
+static bool
+set_has(const uint64_t *v, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+static void
+set_add(uint64_t *v, size_t *n, uint64_t id)
+{
+	if (set_has(v, *n, id))
+		return;
+	if (*n == OWNED_MAX) {
+		/* Forget the oldest: a long-closed stream or circuit. */
+		memmove(v, v + 1, (OWNED_MAX - 1) * sizeof(*v));
+		(*n)--;
+	}
+	v[(*n)++] = id;
+}
+
+static void
+set_del(uint64_t *v, size_t *n, uint64_t id)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i] == id) {
+			memmove(v + i, v + i + 1, (*n - i - 1) * sizeof(*v));
+			(*n)--;
+			return;
+		}
+}
+
+bool
+owned_has_circ(const owned_t *o, uint64_t id)
+{
+	return set_has(o->circs, o->n_circs, id);
+}
+
+bool
+owned_has_stream(const owned_t *o, uint64_t id)
+{
+	return set_has(o->streams, o->n_streams, id);
+}
+
+/* Split line into at most max space-separated fields (pointers into a
+ * copy in buf). */
+static size_t
+fields(const char *line, size_t len, char *buf, size_t buflen, char **f,
+    size_t max)
+{
+	size_t n = 0;
+	char *p, *save = NULL;
+
+	if (len >= buflen)
+		len = buflen - 1;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	for (p = strtok_r(buf, " ", &save); p && n < max;
+	    p = strtok_r(NULL, " ", &save))
+		f[n++] = p;
+	return n;
+}
+
+static bool
+parse_id(const char *s, uint64_t *id)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return false;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0')
+		return false;
+	*id = v;
+	return true;
+}
+
+/* The host part of SOURCE_ADDR=host:port among fields f[from..n). */
+static bool
+source_is(char **f, size_t from, size_t n, const char *host)
+{
+	for (size_t i = from; i < n; i++) {
+		const char *v, *colon;
+		if (strncmp(f[i], "SOURCE_ADDR=", 12) != 0)
+			continue;
+		v = f[i] + 12;
+		colon = strrchr(v, ':');
+		if (colon == NULL)
+			return false;
+		if (v[0] == '[' && colon > v && colon[-1] == ']')
+			return strlen(host) == (size_t)(colon - v - 2) &&
+			    strncmp(v + 1, host, (size_t)(colon - v - 2)) == 0;
+		return strlen(host) == (size_t)(colon - v) &&
+		    strncmp(v, host, (size_t)(colon - v)) == 0;
+	}
+	return false;
+}
+
+restrict_verdict_t
+events_restrict(owned_t *o, const char *host, const char *line, size_t len,
+    uint64_t *circ)
+{
+	char buf[2048], *f[32];
+	size_t n = fields(line, len, buf, sizeof(buf), f, 32);
+	uint64_t id, cid;
+
+	/* f[0] "650", f[1] event, f[2] id, f[3] status, ... */
+	if (n < 4 || !parse_id(f[2], &id))
+		return RESTRICT_DROP;
+	if (strcmp(f[1], "STREAM") == 0) {
+		bool mine = owned_has_stream(o, id);
+		if (!mine && (strcmp(f[3], "NEW") == 0 ||
+		    strcmp(f[3], "NEWRESOLVE") == 0) && source_is(f, 4, n, host)) {
+			set_add(o->streams, &o->n_streams, id);
+			mine = true;
+		}
+		if (!mine)
+			return RESTRICT_DROP;
+		if (n >= 5 && parse_id(f[4], &cid) && cid != 0)
+			set_add(o->circs, &o->n_circs, cid);
+		if (strcmp(f[3], "CLOSED") == 0 || strcmp(f[3], "FAILED") == 0)
+			set_del(o->streams, &o->n_streams, id);
+		return RESTRICT_PASS;
+	}
+	if (strcmp(f[1], "CIRC") == 0) {
+		bool closed = strcmp(f[3], "CLOSED") == 0;
+		if (owned_has_circ(o, id)) {
+			if (closed)
+				set_del(o->circs, &o->n_circs, id);
+			return RESTRICT_PASS;
+		}
+		if (closed) {
+			*circ = id;
+			return RESTRICT_STRIP;
+		}
+		return RESTRICT_DROP;
+	}
+	return RESTRICT_PASS;
+}

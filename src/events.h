@@ -1,0 +1,100 @@
+/*
+ * events.h: asynchronous events (control-spec section 4.1): the table of
+ * event names, SETEVENTS under a profile, and the ownership tracking that
+ * restrict-stream-events needs.
+ *
+ * A client's SETEVENTS is checked against the profile's `events`: any
+ * event not listed denies the whole command (510). Events marked
+ * `suppress` are acknowledged but never subscribed upstream. torgate keeps
+ * the client's set and sends tor the union of what the client may really
+ * receive and what torgate itself needs (STREAM, CIRC for
+ * restrict-stream-events); events the client did not ask for are dropped
+ * on the way back.
+ */
+#ifndef TORGATE_EVENTS_H
+#define TORGATE_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profile.h"
+
+/* Keep sorted. */
+#define EVENT_LIST(X)                                                   \
+	X(ADDRMAP) X(AUTHDIR_NEWDESCS) X(BUILDTIMEOUT_SET) X(BW)        \
+	X(CELL_STATS) X(CIRC) X(CIRC_BW) X(CIRC_MINOR) X(CLIENTS_SEEN)  \
+	X(CONF_CHANGED) X(CONN_BW) X(DEBUG) X(DESCCHANGED) X(ERR)       \
+	X(GUARD) X(HS_DESC) X(HS_DESC_CONTENT) X(INFO)                  \
+	X(NETWORK_LIVENESS) X(NEWCONSENSUS) X(NEWDESC) X(NOTICE) X(NS)  \
+	X(ORCONN) X(PT_LOG) X(PT_STATUS) X(SIGNAL) X(STATUS_CLIENT)     \
+	X(STATUS_GENERAL) X(STATUS_SERVER) X(STREAM) X(STREAM_BW)       \
+	X(TB_EMPTY) X(TRANSPORT_LAUNCHED) X(WARN)
+
+typedef enum {
+#define EVENT_ENUM(n) TEV_##n,
+	EVENT_LIST(EVENT_ENUM)
+#undef EVENT_ENUM
+	TEV_COUNT
+} event_id_t;
+
+typedef uint64_t event_mask_t;
+#define EVMASK(id) ((event_mask_t)1 << (id))
+
+/* Event id for a name in any case, or -1. */
+int event_lookup(const char *name, size_t len);
+const char *event_name(event_id_t id);
+
+/* The event an event message's first line ("650 NAME ...", "650-NAME...",
+ * "650+NAME...") is about, or -1. */
+int event_of_line(const char *line, size_t len);
+
+typedef struct setevents {
+	event_mask_t client;    /* what the client asked for (all allowed) */
+	event_mask_t upstream;  /* what to subscribe at tor */
+	char *upstream_args;    /* the SETEVENTS arguments to send tor */
+	size_t upstream_len;
+	const char *why;        /* when denied */
+	char bad[64];           /* the event that was not allowed */
+} setevents_t;
+
+/*
+ * Judge "SETEVENTS args" for profile p; internal is what torgate needs
+ * subscribed whatever the client asks. 0 and *out filled, or -1 (denied,
+ * out->why set). Free out->upstream_args.
+ */
+int events_setevents(const profile_t *p, const char *args, size_t len,
+    event_mask_t internal, setevents_t *out);
+
+/* Build SETEVENTS arguments for a mask (for internal resubscriptions). */
+char *events_mask_args(event_mask_t m, size_t *lenp);
+
+/*
+ * Ownership for restrict-stream-events: streams whose SOURCE_ADDR is the
+ * client's own address, and the circuits they use. Bounded sets.
+ */
+#define OWNED_MAX 1024
+
+typedef struct owned {
+	uint64_t streams[OWNED_MAX];
+	size_t n_streams;
+	uint64_t circs[OWNED_MAX];
+	size_t n_circs;
+} owned_t;
+
+typedef enum {
+	RESTRICT_PASS,      /* deliver as it is */
+	RESTRICT_DROP,      /* not the client's: drop */
+	RESTRICT_STRIP,     /* deliver as "650 CIRC ID CLOSED" */
+} restrict_verdict_t;
+
+/* Update o from a STREAM or CIRC event line and say what the client may
+ * see of it. host is the client's own address. For RESTRICT_STRIP the
+ * circuit id is written to *circ. */
+restrict_verdict_t events_restrict(owned_t *o, const char *host,
+    const char *line, size_t len, uint64_t *circ);
+
+bool owned_has_circ(const owned_t *o, uint64_t id);
+bool owned_has_stream(const owned_t *o, uint64_t id);
+
+#endif
