@@ -311,7 +311,11 @@ guard_torrc_ok(const guard_targets_t *g, const char *text, size_t len,
     char *why, size_t whylen)
 {
 	static const char key[] = "HiddenServicePort";
-	const char *p = text, *end = text + len;
+	const char *p = text, *end;
+
+	if (text == NULL)
+		return true;
+	end = text + len;
 
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));

@@ -19,7 +19,8 @@ static char *
 multiline_subject(const proto_cmd_t *cmd, size_t *lenp)
 {
 	char *s = xmalloc(cmd->args_len + 1 + cmd->body_len + 1), *p = s;
-	const char *b = cmd->body, *end = cmd->body + cmd->body_len;
+	const char *b = cmd->body ? cmd->body : "";
+	const char *end = b + (cmd->body ? cmd->body_len : 0);
 
 	memcpy(p, cmd->args, cmd->args_len);
 	p += cmd->args_len;
