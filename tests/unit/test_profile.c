@@ -132,7 +132,7 @@ static const struct ok_case ok_cases[] = {
 	{ "- commands:\n    GETINFO:\n      - version\n      - ''\n", 1 },
 	{ "- commands:\n    GETINFO:\n", 1 },
 	{ "- commands:\n    GETINFO: ~\n    SIGNAL: null\n    GETCONF: Null\n"
-	  "    SETEVENTS: NULL\n", 1 },
+	  "    MAPADDRESS: NULL\n", 1 },
 	{ "- commands: ~\n  confs: ~\n  events: ~\n", 1 },
 	{ "- commands:\n    getinfo: ['version']\n    +loadconf: ['x']\n", 1 },
 	{ "- commands:\n    ADD_ONION:\n      - pattern: 'NEW:([A-Z0-9-]+) Port=1,1'\n"
@@ -371,6 +371,8 @@ END_TEST
 
 static const struct err_case warn_cases[] = {
 	WARN("", "0:0", "no profiles"),
+	WARN("- commands:\n    SETEVENTS: ['CIRC']\n", "2:5",
+	    "SETEVENTS rules are not used"),
 	WARN("# nothing but a comment\n", "0:0", "no profiles"),
 	WARN("---\n", "0:0", "no profiles"),
 	WARN("[]\n", "0:0", "no profiles"),
@@ -452,13 +454,13 @@ START_TEST(test_wildcard_only_where_dangerous)
 
 	collector_init(&c);
 	s = load(&c, "- commands:\n    GETINFO: ['.*', '\\S+']\n"
-	    "    SETEVENTS: ['.*']\n    ADD_ONION: ['NEW:BEST Port=80,1']\n");
+	    "    USEFEATURE: ['.*']\n    ADD_ONION: ['NEW:BEST Port=80,1']\n");
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(c.d.warnings, 0);
 	p = profile_set_find(s, "test");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(p->cmds[CMD_GETINFO].n, 2);
-	ck_assert_uint_eq(p->cmds[CMD_SETEVENTS].n, 1);
+	ck_assert_uint_eq(p->cmds[CMD_USEFEATURE].n, 1);
 	ck_assert_uint_eq(p->cmds[CMD_ADD_ONION].n, 1);
 	profile_set_unref(s);
 	collector_free(&c);
