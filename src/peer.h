@@ -4,8 +4,15 @@
  * Unix sockets: SO_PEERCRED gives uid, gid and pid as of connect(), and
  * aa_getpeercon() the AppArmor label, both from the kernel and free of
  * races. The executable path (/proc/PID/exe) is only a fallback for
- * unconfined clients. TCP: the peer address; IPv4-mapped IPv6 addresses
- * are shown in their IPv4 form.
+ * unconfined clients.
+ *
+ * Loopback TCP (127/8, ::1, ::ffff:127/104): NETLINK_SOCK_DIAG names the
+ * uid owning the client's end of the connection, race-free; the pid
+ * holding that socket is then looked up in /proc (best-effort), and from
+ * it the AppArmor label or the executable path.
+ *
+ * Other TCP: the peer address only; IPv4-mapped IPv6 addresses are shown
+ * in their IPv4 form. peer.c explains which facts can be trusted how far.
  */
 #ifndef TORGATE_PEER_H
 #define TORGATE_PEER_H
@@ -18,20 +25,32 @@
 typedef struct peer {
 	bool local;            /* unix socket or loopback TCP */
 	bool is_unix;
-	bool have_cred;        /* uid/gid/pid known */
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	char user[64];         /* user name, or "" if unknown */
+	bool have_cred;        /* uid/gid/pid known (SO_PEERCRED, unix only) */
+	uid_t uid;             /* valid if have_uid */
+	gid_t gid;             /* valid if have_cred */
+	pid_t pid;             /* valid if have_pid */
+	char user[64];         /* user name (or numeric uid if it has no
+	                        * name) when have_uid, else "" */
 	char label[256];       /* AppArmor label ("" if none/unconfined) */
 	char exe[PATH_MAX];    /* executable path ("" if unknown) */
 	char host[64];         /* numeric address ("unix" for unix sockets) */
 	unsigned port;
 	char desc[PATH_MAX + 512]; /* one-line description for logs */
+	/* Added with loopback TCP identification; the fields above keep
+	 * their place and meaning. */
+	bool have_uid;         /* uid known: SO_PEERCRED, or sock_diag for
+	                        * loopback TCP */
+	bool have_pid;         /* pid known: SO_PEERCRED, or the /proc scan
+	                        * for loopback TCP (best-effort) */
+	unsigned long inode;   /* loopback TCP: inode of the client's socket
+	                        * (sock_diag), 0 if unknown */
 } peer_t;
 
 /* Identify the peer of connected socket fd (sa: its address from accept).
- * Never fails: what cannot be learnt stays empty. */
+ * Never fails and is bounded in time (no DNS; the /proc scan for loopback
+ * TCP stops after a fixed number of descriptors or milliseconds): what
+ * cannot be learnt stays empty. The user name comes from getpwuid_r(),
+ * i.e. from NSS. */
 void peer_identify(int fd, const struct sockaddr *sa, socklen_t salen,
     peer_t *out);
 
