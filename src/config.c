@@ -246,7 +246,12 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 			set_limit(&f, v, key, 1, 1 << 16, &L->max_pending);
 		else if (!strcmp(key, "max-output-buffer"))
 			set_limit(&f, v, key, 4096, 1 << 30, &L->max_output);
-		else if (!strcmp(key, "max-clients")) {
+		else if (!strcmp(key, "upstream-pool")) {
+			size_t n = 0;
+			set_limit(&f, v, key, 0, 64, &n);
+			cfg->upstream_pool = (unsigned)n;
+			cfg->upstream_pool_set = true;
+		} else if (!strcmp(key, "max-clients")) {
 			size_t n = 0;
 			set_limit(&f, v, key, 1, 1 << 20, &n);
 			if (n)
@@ -392,6 +397,10 @@ config_defaults(config_t *cfg)
 		L->max_output = 1024 * 1024;
 	if (L->max_clients == 0)
 		L->max_clients = 16384;
+	/* A few spares serve bursts of new clients at once; each costs tor
+	 * one idle control connection. */
+	if (!cfg->upstream_pool_set)
+		cfg->upstream_pool = 4;
 }
 
 void

@@ -8,7 +8,7 @@
  *   tor-password-file: PATH    profiles: [DIR...]
  *   max-line-length: N         max-body-length: N
  *   max-pending-commands: N    max-clients: N
- *   max-output-buffer: N
+ *   max-output-buffer: N       upstream-pool: N (spare connections)
  */
 #ifndef TORGATE_CONFIG_H
 #define TORGATE_CONFIG_H
@@ -34,6 +34,8 @@ typedef struct config {
 	bool complain;             /* --complain */
 	char *learn_dir;           /* --learn DIR */
 	session_limits_t limits;
+	unsigned upstream_pool;    /* spare upstream connections */
+	bool upstream_pool_set;
 } config_t;
 
 typedef enum {

@@ -184,8 +184,15 @@ main(int argc, char **argv)
 		    NULL)
 			goto out;
 
-	if (!cfg.foreground && daemon(0, 0) < 0)
-		fatal("daemon");
+	if (!cfg.foreground) {
+		if (daemon(0, 0) < 0)
+			fatal("daemon");
+		/* epoll descriptors do not survive fork() usefully. */
+		if (event_reinit(gate.base) < 0)
+			fatalx("event_reinit failed after daemon()");
+	}
+	gate.pool = cfg.upstream_pool ? pool_new(gate.base, &gate.upstream,
+	    cfg.upstream_pool, gate_note_tor_listeners, &gate) : NULL;
 
 	for (size_t i = 0; i < ARRAY_LEN(signums); i++) {
 		sigs[i] = evsignal_new(gate.base, signums[i], signal_cb, &d);
@@ -199,6 +206,7 @@ main(int argc, char **argv)
 		event_free(sigs[i]);
 out:
 	session_free_all(&gate);
+	pool_free(gate.pool);
 	for (size_t i = 0; i < cfg.n_listens; i++)
 		listener_free(listeners[i]);
 	free(listeners);

@@ -1108,9 +1108,11 @@ upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 /* Keep the guard's view of tor's control listeners current. */
-static void
-gate_note_tor_listeners(gate_t *g, const char *list)
+void
+gate_note_tor_listeners(void *arg, const char *list)
 {
+	gate_t *g = arg;
+
 	if (list == NULL || (g->tor_listeners != NULL &&
 	    strcmp(g->tor_listeners, list) == 0))
 		return;
@@ -1284,6 +1286,11 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 	 * the kernel. */
 	bufferevent_disable(s->cbev, EV_READ);
 
+	/* A spare connection, if one is ready, serves the client at once. */
+	if (g->pool != NULL && (s->up = pool_take(g->pool)) != NULL) {
+		upstream_ready(s->up, true, NULL, s);
+		return;
+	}
 	s->up = upstream_connect(g->base, &g->upstream, upstream_ready, s);
 	if (s->up == NULL) {
 		log_warn("session %llu: cannot connect to tor",

@@ -25,6 +25,7 @@
 #include "addr.h"
 #include "guard.h"
 #include "onions.h"
+#include "pool.h"
 #include "profile.h"
 #include "upstream.h"
 
@@ -73,7 +74,12 @@ typedef struct gate {
 	onions_t *onions;           /* who created which onion service */
 	gate_mode_t mode;
 	learn_set_t *learn;         /* MODE_LEARN: what clients sent */
+	pool_t *pool;               /* spare upstream connections, or NULL */
 } gate_t;
+
+/* Record tor's control listeners (GETINFO net/listeners/control) for the
+ * guard; g is a gate_t. */
+void gate_note_tor_listeners(void *g, const char *list);
 
 /* Take over accepted socket fd (non-blocking) from listener li. */
 void session_start(gate_t *g, int fd, const struct sockaddr *sa,

@@ -391,6 +391,12 @@ fail:
 }
 
 struct bufferevent *
+upstream_bev(upstream_t *u)
+{
+	return u->bev;
+}
+
+struct bufferevent *
 upstream_take_bev(upstream_t *u)
 {
 	struct bufferevent *bev = u->bev;

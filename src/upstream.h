@@ -41,6 +41,8 @@ typedef void (*upstream_cb)(upstream_t *u, bool ok, const char *why,
 upstream_t *upstream_connect(struct event_base *base,
     const upstream_conf_t *conf, upstream_cb cb, void *arg);
 
+/* The bufferevent, still owned by u (for the pool to watch it idle). */
+struct bufferevent *upstream_bev(upstream_t *u);
 /* Hand the authenticated bufferevent to the caller (callbacks cleared). */
 struct bufferevent *upstream_take_bev(upstream_t *u);
 /* tor's version as PROTOCOLINFO reported it, e.g. "0.4.9.11". */

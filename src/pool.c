@@ -1,0 +1,192 @@
+/*
+ * pool.c: see pool.h.
+ *
+ * Entries are either connecting (upstream_connect() under way) or ready
+ * (authenticated, idle; their bufferevent watched for EOF). The pool
+ * starts as many connections as are missing, but after a failure waits
+ * (1 s, doubling to 30 s) before trying again, so a stopped tor is not
+ * hammered.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "pool.h"
+#include "util.h"
+
+#define POOL_MAX 64
+#define BACKOFF_MIN 1
+#define BACKOFF_MAX 30
+
+typedef struct spare {
+	pool_t *pool;
+	upstream_t *u;
+	bool ready;
+} spare_t;
+
+struct pool {
+	struct event_base *base;
+	const upstream_conf_t *conf;
+	unsigned target;
+	spare_t *v[POOL_MAX];
+	unsigned n;
+	struct event *timer;
+	unsigned backoff;
+	void (*listeners_cb)(void *, const char *);
+	void *arg;
+};
+
+static void refill(pool_t *p);
+
+static void
+drop(pool_t *p, spare_t *sp)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->v[i] == sp) {
+			p->v[i] = p->v[--p->n];
+			break;
+		}
+	upstream_free(sp->u);
+	free(sp);
+}
+
+/* A ready spare's connection ended (tor closed it). */
+static void
+idle_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	spare_t *sp = arg;
+	pool_t *p = sp->pool;
+
+	log_info("pool: tor closed a spare connection");
+	drop(p, sp);
+	refill(p);
+}
+
+/* Tor should say nothing on an idle, unsubscribed connection. */
+static void
+idle_read_cb(struct bufferevent *bev, void *arg)
+{
+	idle_event_cb(bev, BEV_EVENT_EOF, arg);
+}
+
+static void
+ready_cb(upstream_t *u, bool ok, const char *why, void *arg)
+{
+	spare_t *sp = arg;
+	pool_t *p = sp->pool;
+	struct bufferevent *bev;
+
+	if (!ok) {
+		log_warnx("pool: %s", why);
+		drop(p, sp);
+		p->backoff = p->backoff ? p->backoff * 2 : BACKOFF_MIN;
+		if (p->backoff > BACKOFF_MAX)
+			p->backoff = BACKOFF_MAX;
+		refill(p);
+		return;
+	}
+	p->backoff = 0;
+	sp->ready = true;
+	if (p->listeners_cb != NULL && upstream_listeners(u) != NULL)
+		p->listeners_cb(p->arg, upstream_listeners(u));
+	bev = upstream_bev(u);
+	bufferevent_setcb(bev, idle_read_cb, NULL, idle_event_cb, sp);
+	bufferevent_enable(bev, EV_READ);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pool_t *p = arg;
+	unsigned backoff = p->backoff;
+
+	p->backoff = 0;
+	refill(p);
+	if (p->backoff == 0)
+		p->backoff = backoff;
+}
+
+static void
+refill(pool_t *p)
+{
+	if (p->backoff > 0) {
+		struct timeval tv = { p->backoff, 0 };
+		if (!evtimer_pending(p->timer, NULL))
+			evtimer_add(p->timer, &tv);
+		return;
+	}
+	while (p->n < p->target) {
+		spare_t *sp = xzalloc(sizeof(*sp));
+		sp->pool = p;
+		p->v[p->n++] = sp;
+		sp->u = upstream_connect(p->base, p->conf, ready_cb, sp);
+		if (sp->u == NULL) {
+			log_warn("pool: cannot connect to tor");
+			drop(p, sp);
+			p->backoff = BACKOFF_MIN;
+			refill(p);
+			return;
+		}
+	}
+}
+
+pool_t *
+pool_new(struct event_base *base, const upstream_conf_t *conf,
+    unsigned target, void (*listeners_cb)(void *, const char *), void *arg)
+{
+	pool_t *p = xzalloc(sizeof(*p));
+
+	p->base = base;
+	p->conf = conf;
+	p->target = target > POOL_MAX ? POOL_MAX : target;
+	p->listeners_cb = listeners_cb;
+	p->arg = arg;
+	p->timer = evtimer_new(base, timer_cb, p);
+	if (p->timer == NULL)
+		fatalx("pool: evtimer_new failed");
+	refill(p);
+	return p;
+}
+
+void
+pool_free(pool_t *p)
+{
+	if (p == NULL)
+		return;
+	while (p->n > 0)
+		drop(p, p->v[0]);
+	event_free(p->timer);
+	free(p);
+}
+
+upstream_t *
+pool_take(pool_t *p)
+{
+	for (unsigned i = 0; i < p->n; i++) {
+		spare_t *sp = p->v[i];
+		upstream_t *u;
+		if (!sp->ready)
+			continue;
+		u = sp->u;
+		p->v[i] = p->v[--p->n];
+		bufferevent_setcb(upstream_bev(u), NULL, NULL, NULL, NULL);
+		free(sp);
+		refill(p);
+		return u;
+	}
+	refill(p);
+	return NULL;
+}
+
+unsigned
+pool_ready(const pool_t *p)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < p->n; i++)
+		n += p->v[i]->ready;
+	return n;
+}

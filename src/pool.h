@@ -1,0 +1,30 @@
+/*
+ * pool.h: a few spare upstream connections, connected and authenticated
+ * ahead of time, so that a new client is served at once instead of after
+ * three round trips to tor. A spare is handed to exactly one client and
+ * never returns to the pool (ephemeral onions and event subscriptions
+ * belong to a connection); the pool refills in the background, backing
+ * off while tor is unreachable. Spares that tor closes are dropped.
+ */
+#ifndef TORGATE_POOL_H
+#define TORGATE_POOL_H
+
+#include "upstream.h"
+
+struct event_base;
+
+typedef struct pool pool_t;
+
+/* Keep `target` spares (0: no pool). listeners_cb, if not NULL, is told
+ * tor's control listeners each time a spare is ready. */
+pool_t *pool_new(struct event_base *base, const upstream_conf_t *conf,
+    unsigned target, void (*listeners_cb)(void *, const char *), void *arg);
+void pool_free(pool_t *p);
+
+/* Take a ready spare (the caller owns it), or NULL if none is ready. */
+upstream_t *pool_take(pool_t *p);
+
+/* Number of ready spares. */
+unsigned pool_ready(const pool_t *p);
+
+#endif
