@@ -343,7 +343,11 @@ sock_diag_owner(const struct endpoint *src, const struct endpoint *dst,
 		    from.nl_pid != 0)
 			continue;   /* not from the kernel */
 		int len = (int)n;   /* int: NLMSG_NEXT may go below 0 */
-		for (struct nlmsghdr *h = &rep.nlh; NLMSG_OK(h, len);
+		/* NLMSG_OK() spelt out: the macro compares a u32 with an int,
+		 * which clang flags. */
+		for (struct nlmsghdr *h = &rep.nlh;
+		    len >= (int)sizeof(*h) && h->nlmsg_len >= sizeof(*h) &&
+		    h->nlmsg_len <= (unsigned)len;
 		    h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_seq != msg.nlh.nlmsg_seq)
 				continue;
