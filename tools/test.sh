@@ -30,7 +30,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
 	    -Db_sanitize=address,undefined -Db_lundef=false -Dtests=true
 	ninja -C build-fuzz
 	for f in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+		[ -f "$f" ] && [ -x "$f" ] || continue
 		name=$(basename "$f" | sed 's/^fuzz_//')
 		work=$(mktemp -d)
 		cp -r "tests/fuzz/corpus/$name/." "$work/"
