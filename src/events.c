@@ -197,30 +197,24 @@ parse_id(const char *s, uint64_t *id)
 	return true;
 }
 
-/* The host part of SOURCE_ADDR=host:port among fields f[from..n). */
+/* Ask own_source about the stream: its SOURCE_ADDR among fields
+ * f[6..n), and its target f[5]. */
 static bool
-source_is(char **f, size_t from, size_t n, const char *host)
+source_is_own(char **f, size_t n, own_source_fn own_source, void *arg)
 {
-	for (size_t i = from; i < n; i++) {
-		const char *v, *colon;
-		if (strncmp(f[i], "SOURCE_ADDR=", 12) != 0)
-			continue;
-		v = f[i] + 12;
-		colon = strrchr(v, ':');
-		if (colon == NULL)
-			return false;
-		if (v[0] == '[' && colon > v && colon[-1] == ']')
-			return strlen(host) == (size_t)(colon - v - 2) &&
-			    strncmp(v + 1, host, (size_t)(colon - v - 2)) == 0;
-		return strlen(host) == (size_t)(colon - v) &&
-		    strncmp(v, host, (size_t)(colon - v)) == 0;
-	}
-	return false;
+	const char *source = NULL;
+
+	if (n < 6)
+		return false;
+	for (size_t i = 6; i < n; i++)
+		if (strncmp(f[i], "SOURCE_ADDR=", 12) == 0)
+			source = f[i] + 12;
+	return own_source(arg, source, f[5]);
 }
 
 restrict_verdict_t
-events_restrict(owned_t *o, const char *host, const char *line, size_t len,
-    uint64_t *circ)
+events_restrict(owned_t *o, own_source_fn own_source, void *arg,
+    const char *line, size_t len, uint64_t *circ)
 {
 	char buf[2048], *f[32];
 	size_t n = fields(line, len, buf, sizeof(buf), f, 32);
@@ -232,7 +226,8 @@ events_restrict(owned_t *o, const char *host, const char *line, size_t len,
 	if (strcmp(f[1], "STREAM") == 0) {
 		bool mine = owned_has_stream(o, id);
 		if (!mine && (strcmp(f[3], "NEW") == 0 ||
-		    strcmp(f[3], "NEWRESOLVE") == 0) && source_is(f, 4, n, host)) {
+		    strcmp(f[3], "NEWRESOLVE") == 0) &&
+		    source_is_own(f, n, own_source, arg)) {
 			set_add(o->streams, &o->n_streams, id);
 			mine = true;
 		}

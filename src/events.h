@@ -88,11 +88,17 @@ typedef enum {
 	RESTRICT_STRIP,     /* deliver as "650 CIRC ID CLOSED" */
 } restrict_verdict_t;
 
+/* Is a new stream the client's own? source: its SOURCE_ADDR value
+ * ("host:port"), or NULL when tor gave none (a RESOLVE over a unix
+ * control connection); target: its target ("host:port"). */
+typedef bool (*own_source_fn)(void *arg, const char *source,
+    const char *target);
+
 /* Update o from a STREAM or CIRC event line and say what the client may
- * see of it. host is the client's own address. For RESTRICT_STRIP the
- * circuit id is written to *circ. */
-restrict_verdict_t events_restrict(owned_t *o, const char *host,
-    const char *line, size_t len, uint64_t *circ);
+ * see of it. A new stream is the client's when own_source says so. For
+ * RESTRICT_STRIP the circuit id is written to *circ. */
+restrict_verdict_t events_restrict(owned_t *o, own_source_fn own_source,
+    void *arg, const char *line, size_t len, uint64_t *circ);
 
 bool owned_has_circ(const owned_t *o, uint64_t id);
 bool owned_has_stream(const owned_t *o, uint64_t id);

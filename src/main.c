@@ -192,7 +192,7 @@ main(int argc, char **argv)
 			fatalx("event_reinit failed after daemon()");
 	}
 	gate.pool = cfg.upstream_pool ? pool_new(gate.base, &gate.upstream,
-	    cfg.upstream_pool, gate_note_tor_listeners, &gate) : NULL;
+	    cfg.upstream_pool, gate_note_upstream, &gate) : NULL;
 
 	for (size_t i = 0; i < ARRAY_LEN(signums); i++) {
 		sigs[i] = evsignal_new(gate.base, signums[i], signal_cb, &d);
@@ -217,6 +217,8 @@ out:
 	guard_targets_clear(&gate.guard);
 	guard_targets_clear(&gate.guard_own);
 	free(gate.tor_listeners);
+	free(gate.tor_socks);
+	guard_targets_clear(&gate.socks);
 	config_clear(&cfg);
 	return rc;
 }

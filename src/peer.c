@@ -534,6 +534,19 @@ identify_loopback_tcp(peer_t *out, int fd)
 	close(piddir);
 }
 
+bool
+peer_tcp_owner(const struct sockaddr_storage *src,
+    const struct sockaddr_storage *dst, uid_t *uid)
+{
+	struct endpoint s, d;
+	unsigned long inode;
+
+	if (!endpoint_from(src, &s) || !endpoint_from(dst, &d) ||
+	    s.family != d.family)
+		return false;
+	return sock_diag_owner(&s, &d, uid, &inode);
+}
+
 /* ---- entry point ------------------------------------------------------ */
 
 void

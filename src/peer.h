@@ -46,6 +46,11 @@ typedef struct peer {
 	                        * (sock_diag), 0 if unknown */
 } peer_t;
 
+/* Which uid owns the TCP socket whose source is src and destination dst
+ * (a loopback connection seen from either end)? true with *uid. */
+bool peer_tcp_owner(const struct sockaddr_storage *src,
+    const struct sockaddr_storage *dst, uid_t *uid);
+
 /* Identify the peer of connected socket fd (sa: its address from accept).
  * Never fails and is bounded in time (no DNS; the /proc scan for loopback
  * TCP stops after a fixed number of descriptors or milliseconds): what

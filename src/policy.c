@@ -109,8 +109,10 @@ check_keys(const profile_t *p, const cmd_def_t *def, const char *args,
 	bool ok = false, rewritten = false;
 
 	words_split(args, len, &w);
-	if (w.n < 2)
-		goto done;      /* a single key was judged whole already */
+	/* A single GETINFO key was judged whole already; a single GETCONF
+	 * key may still be listed under confs. */
+	if (w.n == 0 || (w.n < 2 && def->id == CMD_GETINFO))
+		goto done;
 	out = evbuffer_new();
 	if (out == NULL)
 		abort();

@@ -35,7 +35,7 @@ struct pool {
 	unsigned n;
 	struct event *timer;
 	unsigned backoff;
-	void (*listeners_cb)(void *, const char *);
+	void (*ready_cb)(void *, const upstream_t *);
 	void *arg;
 };
 
@@ -73,7 +73,7 @@ idle_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-ready_cb(upstream_t *u, bool ok, const char *why, void *arg)
+spare_ready_cb(upstream_t *u, bool ok, const char *why, void *arg)
 {
 	spare_t *sp = arg;
 	pool_t *p = sp->pool;
@@ -90,8 +90,8 @@ ready_cb(upstream_t *u, bool ok, const char *why, void *arg)
 	}
 	p->backoff = 0;
 	sp->ready = true;
-	if (p->listeners_cb != NULL && upstream_listeners(u) != NULL)
-		p->listeners_cb(p->arg, upstream_listeners(u));
+	if (p->ready_cb != NULL)
+		p->ready_cb(p->arg, u);
 	bev = upstream_bev(u);
 	bufferevent_setcb(bev, idle_read_cb, NULL, idle_event_cb, sp);
 	bufferevent_enable(bev, EV_READ);
@@ -122,7 +122,7 @@ refill(pool_t *p)
 		spare_t *sp = xzalloc(sizeof(*sp));
 		sp->pool = p;
 		p->v[p->n++] = sp;
-		sp->u = upstream_connect(p->base, p->conf, ready_cb, sp);
+		sp->u = upstream_connect(p->base, p->conf, spare_ready_cb, sp);
 		if (sp->u == NULL) {
 			log_warn("pool: cannot connect to tor");
 			drop(p, sp);
@@ -135,14 +135,15 @@ refill(pool_t *p)
 
 pool_t *
 pool_new(struct event_base *base, const upstream_conf_t *conf,
-    unsigned target, void (*listeners_cb)(void *, const char *), void *arg)
+    unsigned target, void (*ready_cb)(void *, const upstream_t *),
+    void *arg)
 {
 	pool_t *p = xzalloc(sizeof(*p));
 
 	p->base = base;
 	p->conf = conf;
 	p->target = target > POOL_MAX ? POOL_MAX : target;
-	p->listeners_cb = listeners_cb;
+	p->ready_cb = ready_cb;
 	p->arg = arg;
 	p->timer = evtimer_new(base, timer_cb, p);
 	if (p->timer == NULL)

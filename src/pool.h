@@ -15,10 +15,11 @@ struct event_base;
 
 typedef struct pool pool_t;
 
-/* Keep `target` spares (0: no pool). listeners_cb, if not NULL, is told
- * tor's control listeners each time a spare is ready. */
+/* Keep `target` spares (0: no pool). ready_cb, if not NULL, is shown each
+ * spare when it is ready (to note what it learnt of tor). */
 pool_t *pool_new(struct event_base *base, const upstream_conf_t *conf,
-    unsigned target, void (*listeners_cb)(void *, const char *), void *arg);
+    unsigned target, void (*ready_cb)(void *, const upstream_t *),
+    void *arg);
 void pool_free(pool_t *p);
 
 /* Take a ready spare (the caller owns it), or NULL if none is ready. */

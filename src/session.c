@@ -50,6 +50,9 @@ typedef enum {
 	S_CLOSING,
 } session_state_t;
 
+/* Names a restricted client RESOLVEd, remembered to recognise its streams. */
+#define RESOLVES_MAX 16
+
 enum {
 	P_CLOSE = 1 << 0,    /* close the session once this reply is out */
 	P_INTERNAL = 1 << 1, /* torgate's own command: swallow the reply */
@@ -107,6 +110,8 @@ struct session {
 	int event_id;
 	owned_t *owned;                 /* restrict-stream-events */
 	int data_key;                   /* restrict: 1 circuits, 2 streams */
+	char *resolves[RESOLVES_MAX];   /* restrict: names it RESOLVEd */
+	size_t resolve_next;
 	char learn_name[128];           /* MODE_LEARN */
 	/* Counters for the log line at the end. */
 	unsigned long n_cmds, n_denied;
@@ -115,6 +120,7 @@ struct session {
 static void process_client(session_t *s);
 static void process_upstream(session_t *s);
 static void pending_pop(session_t *s);
+static void note_resolve(session_t *s, const proto_cmd_t *cmd);
 
 static void
 session_free(session_t *s)
@@ -137,6 +143,8 @@ session_free(session_t *s)
 	if (s->event != NULL)
 		evbuffer_free(s->event);
 	free(s->owned);
+	for (size_t i = 0; i < RESOLVES_MAX; i++)
+		free(s->resolves[i]);
 	if (g->mode == MODE_LEARN && s->learn_name[0])
 		learn_write(g->learn, s->learn_name);
 	if (s->set != NULL)
@@ -617,6 +625,8 @@ handle_command(session_t *s, const proto_cmd_t *cmd)
 	}
 	if (def->id == CMD_GETINFO && s->owned != NULL && asks_status(cmd))
 		p->flags |= P_RESTRICT;
+	if (def->id == CMD_RESOLVE && s->owned != NULL)
+		note_resolve(s, cmd);
 	verdict_clear(&v);
 }
 
@@ -771,11 +781,11 @@ restrict_status_line(session_t *s, const proto_reply_line_t *line,
 		key = s->data_key;
 	} else {
 		s->data_key = 0;
-		if (line->text_len > 4 + sizeof(circ) - 1 &&
+		if (line->text_len >= 4 + sizeof(circ) - 1 &&
 		    memcmp(text + 4, circ, sizeof(circ) - 1) == 0) {
 			key = 1;
 			v = text + 4 + sizeof(circ) - 1;
-		} else if (line->text_len > 4 + sizeof(strm) - 1 &&
+		} else if (line->text_len >= 4 + sizeof(strm) - 1 &&
 		    memcmp(text + 4, strm, sizeof(strm) - 1) == 0) {
 			key = 2;
 			v = text + 4 + sizeof(strm) - 1;
@@ -881,6 +891,77 @@ emit_reply_line(session_t *s, pending_t *p, const proto_reply_line_t *line,
 	evbuffer_drain(in, line->len);
 }
 
+/*
+ * restrict-stream-events: is a new stream this client's?
+ * - SOURCE_ADDR is this session's own upstream connection (a RESOLVE the
+ *   client sent, tor reached over TCP): yes.
+ * - No SOURCE_ADDR (a RESOLVE over a unix control connection; tor does
+ *   not say which): yes if this client asked to resolve that very name
+ *   recently. Two clients resolving one name both see it.
+ * - A remote client: SOURCE_ADDR's host is the client's address.
+ * - A local client (unix socket or loopback): SOURCE_ADDR is a loopback
+ *   address whose socket to one of tor's SOCKS listeners belongs to the
+ *   client's uid (sock_diag); with the uid unknown, nothing is.
+ */
+static bool
+own_source_cb(void *arg, const char *source, const char *target)
+{
+	session_t *s = arg;
+	char err[128], host[64];
+	struct sockaddr_storage up;
+	socklen_t uplen = sizeof(up);
+	tg_addr_t a;
+	unsigned port;
+
+	if (source == NULL) {
+		const char *colon = strrchr(target, ':');
+		size_t tlen = colon ? (size_t)(colon - target) : strlen(target);
+		for (size_t i = 0; i < RESOLVES_MAX; i++)
+			if (s->resolves[i] != NULL &&
+			    strn_case_eq(target, tlen, s->resolves[i]))
+				return true;
+		return false;
+	}
+	if (addr_parse(source, &a, err, sizeof(err)) < 0 ||
+	    a.family == AF_UNIX)
+		return false;
+	if (s->ubev != NULL && getsockname(bufferevent_getfd(s->ubev),
+	    (struct sockaddr *)&up, &uplen) == 0 &&
+	    up.ss_family == a.ss.ss_family && uplen == a.len &&
+	    memcmp(&up, &a.ss, uplen) == 0)
+		return true;
+	if (!s->peer.local) {
+		addr_host_port((struct sockaddr *)&a.ss, a.len, host,
+		    sizeof(host), &port);
+		return strcmp(host, s->peer.host) == 0;
+	}
+	if (!addr_is_local((struct sockaddr *)&a.ss) || !s->peer.have_uid)
+		return false;
+	for (size_t i = 0; i < s->g->socks.n; i++) {
+		uid_t uid;
+		if (peer_tcp_owner(&a.ss, &s->g->socks.v[i].ss, &uid))
+			return uid == s->peer.uid;
+	}
+	return false;
+}
+
+/* Remember the names a restricted client asks tor to RESOLVE. */
+static void
+note_resolve(session_t *s, const proto_cmd_t *cmd)
+{
+	words_t w;
+
+	words_split(cmd->args, cmd->args_len, &w);
+	for (size_t i = 0; i < w.n; i++) {
+		if (strncasecmp(w.v[i], "mode=", 5) == 0)
+			continue;
+		free(s->resolves[s->resolve_next]);
+		s->resolves[s->resolve_next] = xstrdup(w.v[i]);
+		s->resolve_next = (s->resolve_next + 1) % RESOLVES_MAX;
+	}
+	words_clear(&w);
+}
+
 /* A whole event is in s->event: deliver it as the profile says. */
 static void
 deliver_event(session_t *s, struct evbuffer *out)
@@ -902,7 +983,8 @@ deliver_event(session_t *s, struct evbuffer *out)
 		const char *eol = memchr(text, '\r', len);
 		if (eol != NULL)
 			l1 = (size_t)(eol - text);
-		switch (events_restrict(s->owned, s->host, text, l1, &circ)) {
+		switch (events_restrict(s->owned, own_source_cb, s, text, l1,
+		    &circ)) {
 		case RESTRICT_PASS:
 			break;
 		case RESTRICT_DROP:
@@ -1108,11 +1190,9 @@ upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 /* Keep the guard's view of tor's control listeners current. */
-void
-gate_note_tor_listeners(void *arg, const char *list)
+static void
+note_tor_listeners(gate_t *g, const char *list)
 {
-	gate_t *g = arg;
-
 	if (list == NULL || (g->tor_listeners != NULL &&
 	    strcmp(g->tor_listeners, list) == 0))
 		return;
@@ -1123,6 +1203,22 @@ gate_note_tor_listeners(void *arg, const char *list)
 		guard_targets_add(&g->guard, &g->guard_own.v[i]);
 	guard_targets_add_tor_list(&g->guard, list, strlen(list));
 	log_info("tor's control listeners: %s", list);
+}
+
+void
+gate_note_upstream(void *arg, const upstream_t *u)
+{
+	gate_t *g = arg;
+	const char *socks = upstream_socks_listeners(u);
+
+	note_tor_listeners(g, upstream_listeners(u));
+	if (socks != NULL && (g->tor_socks == NULL ||
+	    strcmp(g->tor_socks, socks) != 0)) {
+		free(g->tor_socks);
+		g->tor_socks = xstrdup(socks);
+		guard_targets_clear(&g->socks);
+		guard_targets_add_tor_list(&g->socks, socks, strlen(socks));
+	}
 }
 
 static void
@@ -1142,7 +1238,7 @@ upstream_ready(upstream_t *u, bool ok, const char *why, void *arg)
 		memcpy(s->cookie, cookie, TOR_COOKIE_LEN);
 		s->have_cookie = true;
 	}
-	gate_note_tor_listeners(s->g, upstream_listeners(u));
+	gate_note_upstream(s->g, u);
 	upstream_free(u);
 	s->up = NULL;
 
@@ -1265,8 +1361,9 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 	proto_reply_reader_init(&s->rreader, g->limits.max_reply_line);
 
 	if (g->mode == MODE_LEARN)
-		learn_name(&s->peer, s->profile == profile_empty() ? NULL :
-		    s->profile->name, s->learn_name, sizeof(s->learn_name));
+		learn_name(&s->peer, s->listener_profile ? s->listener_profile :
+		    s->profile == profile_empty() ? NULL : s->profile->name,
+		    s->learn_name, sizeof(s->learn_name));
 	log_info("session %llu: client %s on %s, profile %s%s",
 	    (unsigned long long)s->id, s->peer.desc, li->text, s->profile->name,
 	    s->collision ? " (collision: all denied)" : "");

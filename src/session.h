@@ -71,15 +71,18 @@ typedef struct gate {
 	guard_targets_t guard_own;  /* torgate's own listeners */
 	guard_targets_t guard;      /* those plus tor's control listeners */
 	char *tor_listeners;        /* tor's list as last reported */
+	guard_targets_t socks;      /* tor's SOCKS listeners */
+	char *tor_socks;            /* as last reported */
 	onions_t *onions;           /* who created which onion service */
 	gate_mode_t mode;
 	learn_set_t *learn;         /* MODE_LEARN: what clients sent */
 	pool_t *pool;               /* spare upstream connections, or NULL */
 } gate_t;
 
-/* Record tor's control listeners (GETINFO net/listeners/control) for the
- * guard; g is a gate_t. */
-void gate_note_tor_listeners(void *g, const char *list);
+/* Record what a new upstream connection learnt of tor: its control
+ * listeners (for the guard) and SOCKS listeners (for stream ownership);
+ * g is a gate_t. */
+void gate_note_upstream(void *g, const upstream_t *u);
 
 /* Take over accepted socket fd (non-blocking) from listener li. */
 void session_start(gate_t *g, int fd, const struct sockaddr *sa,

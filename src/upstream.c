@@ -53,6 +53,7 @@ struct upstream {
 	uint8_t client_nonce[SAFECOOKIE_NONCE_LEN];
 	char why[512];
 	char *listeners;        /* GETINFO net/listeners/control value */
+	char *socks;            /* GETINFO net/listeners/socks value */
 };
 
 static void
@@ -100,7 +101,8 @@ send_line(upstream_t *u, const char *line)
 	/* Ask for tor's control listeners (for the guard) in the same write
 	 * as AUTHENTICATE: no extra round trip. */
 	if (strncmp(line, "AUTHENTICATE", 12) == 0) {
-		static const char q[] = "GETINFO net/listeners/control\r\n";
+		static const char q[] =
+		    "GETINFO net/listeners/control net/listeners/socks\r\n";
 		evbuffer_add(out, q, sizeof(q) - 1);
 	}
 }
@@ -296,9 +298,13 @@ handle_line(upstream_t *u, const char *line, size_t len)
 		break;
 	case UP_LISTENERS: {
 		static const char key[] = "net/listeners/control=";
+		static const char skey[] = "net/listeners/socks=";
 		if (strncmp(line + 4, key, sizeof(key) - 1) == 0) {
 			free(u->listeners);
 			u->listeners = xstrdup(line + 4 + sizeof(key) - 1);
+		} else if (strncmp(line + 4, skey, sizeof(skey) - 1) == 0) {
+			free(u->socks);
+			u->socks = xstrdup(line + 4 + sizeof(skey) - 1);
 		}
 		if (line[3] == ' ')
 			finish(u, true, NULL);
@@ -416,6 +422,12 @@ upstream_listeners(const upstream_t *u)
 	return u->listeners;
 }
 
+const char *
+upstream_socks_listeners(const upstream_t *u)
+{
+	return u->socks;
+}
+
 const uint8_t *
 upstream_cookie(const upstream_t *u)
 {
@@ -434,6 +446,7 @@ upstream_free(upstream_t *u)
 	free(u->cookiefile);
 	free(u->version);
 	free(u->listeners);
+	free(u->socks);
 	memwipe(u->cookie, sizeof(u->cookie));
 	free(u);
 }
