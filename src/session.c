@@ -50,6 +50,12 @@ typedef enum {
 	S_CLOSING,
 } session_state_t;
 
+typedef enum {
+	EVM_DROP,
+	EVM_PASS,
+	EVM_GATHER,     /* into s->event, at most max_reply_line bytes */
+} event_mode_t;
+
 /* Names a restricted client RESOLVEd, remembered to recognise its streams. */
 #define RESOLVES_MAX 16
 
@@ -108,6 +114,7 @@ struct session {
 	event_mask_t ev_internal;       /* what torgate needs itself */
 	struct evbuffer *event;         /* the event being gathered */
 	int event_id;
+	event_mode_t event_mode;
 	owned_t *owned;                 /* restrict-stream-events */
 	int data_key;                   /* restrict: 1 circuits, 2 streams */
 	char *resolves[RESOLVES_MAX];   /* restrict: names it RESOLVEd */
@@ -962,6 +969,29 @@ note_resolve(session_t *s, const proto_cmd_t *cmd)
 	words_clear(&w);
 }
 
+/*
+ * How to handle an event as its lines arrive: drop it (the client did not
+ * ask for it), pass it line by line (nothing to judge), or gather it whole
+ * (bounded) to filter or rewrite it.
+ */
+static event_mode_t
+event_mode(session_t *s, int id)
+{
+	const event_rule_t *rule;
+	bool restricted = s->owned != NULL &&
+	    (id == TEV_STREAM || id == TEV_CIRC);
+
+	if (id < 0 || (!(s->ev_client & EVMASK(id)) && !restricted))
+		return EVM_DROP;
+	rule = profile_find_event(s->profile, event_name(id),
+	    strlen(event_name(id)));
+	if (!restricted && (rule == NULL || rule->response.n == 0))
+		return EVM_PASS;
+	if (s->event == NULL && (s->event = evbuffer_new()) == NULL)
+		abort();
+	return EVM_GATHER;
+}
+
 /* A whole event is in s->event: deliver it as the profile says. */
 static void
 deliver_event(session_t *s, struct evbuffer *out)
@@ -1093,13 +1123,34 @@ process_upstream(session_t *s)
 				const char *t = (const char *)evbuffer_pullup(in,
 				    (ssize_t)line.len);
 				s->event_id = event_of_line(t, line.text_len);
-				if (s->event == NULL &&
-				    (s->event = evbuffer_new()) == NULL)
-					abort();
+				s->event_mode = event_mode(s, s->event_id);
 			}
-			evbuffer_remove_buffer(in, s->event, line.len);
-			if (line.ends_msg)
-				deliver_event(s, out);
+			switch (s->event_mode) {
+			case EVM_DROP:
+				evbuffer_drain(in, line.len);
+				break;
+			case EVM_PASS:
+				evbuffer_remove_buffer(in, out, line.len);
+				break;
+			case EVM_GATHER:
+				if (evbuffer_get_length(s->event) + line.len >
+				    s->g->limits.max_reply_line) {
+					log_warnx("session %llu: event %s longer "
+					    "than %zu bytes; dropped",
+					    (unsigned long long)s->id,
+					    event_name(s->event_id),
+					    s->g->limits.max_reply_line);
+					evbuffer_drain(s->event,
+					    evbuffer_get_length(s->event));
+					s->event_mode = EVM_DROP;
+					evbuffer_drain(in, line.len);
+					break;
+				}
+				evbuffer_remove_buffer(in, s->event, line.len);
+				if (line.ends_msg)
+					deliver_event(s, out);
+				break;
+			}
 			continue;
 		}
 		head = pending_head(s);
