@@ -120,18 +120,6 @@ torauth_quote(const char *s)
 	return out;
 }
 
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 long
 torauth_unquote(const char *s, size_t len, char **out, size_t *outlen)
 {
@@ -167,8 +155,8 @@ torauth_unquote(const char *s, size_t len, char **out, size_t *outlen)
 			break;
 		case 'x': case 'X': {
 			int hi, lo;
-			if (i + 2 >= len || (hi = hexdigit(s[i + 1])) < 0 ||
-			    (lo = hexdigit(s[i + 2])) < 0)
+			if (i + 2 >= len || (hi = hex_digit(s[i + 1])) < 0 ||
+			    (lo = hex_digit(s[i + 2])) < 0)
 				goto fail;
 			*p++ = (char)(hi << 4 | lo);
 			i += 2;

@@ -36,6 +36,9 @@ void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decode exactly 2*n hex digits from in[0..inlen); -1 unless inlen == 2n. */
 int hex_decode(const char *in, size_t inlen, uint8_t *out, size_t n);
 
+/* Value of one hex digit, or -1. */
+int hex_digit(char c);
+
 /* Constant-time comparison of n bytes; true when equal. */
 bool ct_memeq(const void *a, const void *b, size_t n);
 

@@ -1,7 +1,7 @@
 /*
  * test_cmdtab.c: the command table (src/cmdtab.c).
  */
-#include <check.h>
+#include "tg_check.h"
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -95,8 +95,6 @@ main(void)
 {
 	Suite *s = suite_create("cmdtab");
 	TCase *tc = tcase_create("table");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_sorted);
 	tcase_add_test(tc, test_every_row_found);
@@ -105,9 +103,5 @@ main(void)
 	tcase_add_test(tc, test_nul_in_keyword);
 	tcase_add_test(tc, test_flags);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tg_run_suite(s);
 }

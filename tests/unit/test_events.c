@@ -2,7 +2,7 @@
  * test_events.c: SETEVENTS under a profile and restrict-stream-events
  * ownership (src/events.c).
  */
-#include <check.h>
+#include "tg_check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,8 +144,6 @@ main(void)
 {
 	Suite *s = suite_create("events");
 	TCase *tc = tcase_create("events");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_setevents, 0,
@@ -154,9 +152,5 @@ main(void)
 	tcase_add_test(tc, test_restrict);
 	tcase_add_test(tc, test_restrict_bounded);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tg_run_suite(s);
 }

@@ -2,7 +2,7 @@
  * test_guard.c: the guard that keeps onion services off control ports
  * (src/guard.c).
  */
-#include <check.h>
+#include "tg_check.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -105,8 +105,6 @@ main(void)
 {
 	Suite *s = suite_create("guard");
 	TCase *tc = tcase_create("guard");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_tor_list_parsed);
@@ -114,9 +112,5 @@ main(void)
 	    (int)(sizeof(onion_cases) / sizeof(onion_cases[0])));
 	tcase_add_test(tc, test_torrc);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tg_run_suite(s);
 }

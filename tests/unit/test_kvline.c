@@ -1,7 +1,7 @@
 /*
  * test_kvline.c: tor's argument grammars (src/kvline.c).
  */
-#include <check.h>
+#include "tg_check.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -86,17 +86,11 @@ main(void)
 {
 	Suite *s = suite_create("kvline");
 	TCase *tc = tcase_create("kvline");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_kv, 0,
 	    (int)(sizeof(kv_cases) / sizeof(kv_cases[0])));
 	tcase_add_loop_test(tc, test_words, 0,
 	    (int)(sizeof(word_cases) / sizeof(word_cases[0])));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tg_run_suite(s);
 }

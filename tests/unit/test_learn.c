@@ -2,7 +2,7 @@
  * test_learn.c: suggested profiles (src/learn.c): the regex escaping
  * must make a pattern that matches exactly the text it came from.
  */
-#include <check.h>
+#include "tg_check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,16 +65,10 @@ main(void)
 {
 	Suite *s = suite_create("learn");
 	TCase *tc = tcase_create("learn");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_escape_roundtrip, 0,
 	    (int)(sizeof(texts) / sizeof(texts[0])));
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tg_run_suite(s);
 }

@@ -1,7 +1,7 @@
 /*
  * test_onions.c: who created which onion service (src/onions.c).
  */
-#include <check.h>
+#include "tg_check.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -45,16 +45,10 @@ main(void)
 {
 	Suite *s = suite_create("onions");
 	TCase *tc = tcase_create("onions");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_ownership);
 	tcase_add_test(tc, test_bounded);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tg_run_suite(s);
 }

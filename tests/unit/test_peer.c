@@ -3,7 +3,7 @@
  * socket pairs, and loopback TCP connections made by a child process
  * (IPv4, IPv6, IPv4-mapped IPv6), identified through sock_diag and /proc.
  */
-#include <check.h>
+#include "tg_check.h"
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -284,8 +284,6 @@ main(void)
 {
 	Suite *s = suite_create("peer");
 	TCase *tc = tcase_create("peer");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_unix_socketpair);
 	tcase_add_test(tc, test_remote_tcp_is_host_only);
@@ -294,9 +292,5 @@ main(void)
 	tcase_add_test(tc, test_loopback_tcp_other_user);
 	tcase_add_test(tc, test_loopback_tcp_self_and_closed);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tg_run_suite(s);
 }

@@ -2,7 +2,7 @@
  * test_policy.c: verdicts and profile choice (src/policy.c), with profiles
  * loaded from YAML through the real loader.
  */
-#include <check.h>
+#include "tg_check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,8 +218,6 @@ main(void)
 {
 	Suite *s = suite_create("policy");
 	TCase *tc = tcase_create("policy");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_verdicts, 0,
 	    (int)(sizeof(vcases) / sizeof(vcases[0])));
@@ -227,9 +225,5 @@ main(void)
 	tcase_add_loop_test(tc, test_select, 0,
 	    (int)(sizeof(scases) / sizeof(scases[0])));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tg_run_suite(s);
 }
