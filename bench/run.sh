@@ -1,0 +1,647 @@
+#!/bin/bash
+# bench/run.sh: how fast is torgate? One command:
+#
+#   bench/run.sh
+#
+# builds torgate (release) and bench/loadgen.c, starts a private offline tor
+# (DisableNetwork 1, control on a unix socket and on 127.0.0.1), a bare
+# relay (socat, a process per connection) and torgate in front of the same
+# tor, then measures every mode against tor directly, the relay and
+# torgate, over unix sockets and TCP, interleaved (direct, relay, torgate,
+# direct, ... for each mode, then the next round), and prints a table of
+# medians with ratios. The relay and torgate both reach tor over its unix
+# socket. Every process it starts is stopped on exit.
+#
+# Environment:
+#   BENCH_QUICK=1            smaller counts, 2 rounds, idle 1000 only (~1 min)
+#   BENCH_ROUNDS=N           interleaved rounds (default 5)
+#   BENCH_MODES="..."        subset of: connect rtt pipeline concurrent
+#                            rewrite-rtt rewrite events
+#   BENCH_TRANSPORTS="..."   subset of: unix tcp
+#   BENCH_IDLE="1000 10000"  idle client counts ("" skips idle)
+#   BENCH_IDLE_RELAY_MAX=N   largest idle count tried through the relay
+#                            (default 1000: it forks a process per client)
+#   BENCH_OPEN_SECS=S        stop opening idle clients after S seconds
+#                            (default 100; quick: 30) and measure those held
+#   BENCH_N_CONNECT, BENCH_N_RTT, BENCH_N_PIPELINE, BENCH_N_REWRITE,
+#   BENCH_N_EVENTS, BENCH_CLIENTS, BENCH_PER_CLIENT, BENCH_RULES
+#   BENCH_BUILD_DIR          meson build directory (default build-bench)
+#   BENCH_REF=COMMIT         measure that commit (exported and built in the
+#                            temporary directory) instead of the work tree
+#   BENCH_CPUS=LIST|none     CPUs for tor, the relay, torgate and the load
+#                            generator (taskset -c LIST). Default: the last
+#                            CPU alone, so that every path pays the same
+#                            wake-ups and a ratio is a ratio of CPU work.
+#                            "none" lets the scheduler place them; in a VM a
+#                            wake-up across vCPUs can cost tens of us, and
+#                            whether a client and its server share a CPU
+#                            changes from run to run, which makes results
+#                            jump between two levels.
+#   BENCH_KEEP=1             keep the temporary directory (logs)
+#
+# Results: one key=value line per measurement in $BENCH_BUILD_DIR/bench/
+# results.txt, the table in table.txt next to it.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=${BENCH_BUILD_DIR:-$root/build-bench}
+case $build in /*) ;; *) build=$root/$build ;; esac
+out=$build/bench
+
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+	rounds=${BENCH_ROUNDS:-2}
+	n_connect=${BENCH_N_CONNECT:-300}
+	n_rtt=${BENCH_N_RTT:-5000}
+	n_pipeline=${BENCH_N_PIPELINE:-20000}
+	n_rewrite=${BENCH_N_REWRITE:-20000}
+	n_events=${BENCH_N_EVENTS:-20000}
+	idle_sizes=${BENCH_IDLE-1000}
+	idle_secs=2
+	open_secs=${BENCH_OPEN_SECS:-30}
+else
+	rounds=${BENCH_ROUNDS:-5}
+	n_connect=${BENCH_N_CONNECT:-2000}
+	n_rtt=${BENCH_N_RTT:-30000}
+	n_pipeline=${BENCH_N_PIPELINE:-100000}
+	n_rewrite=${BENCH_N_REWRITE:-100000}
+	n_events=${BENCH_N_EVENTS:-200000}
+	idle_sizes=${BENCH_IDLE-1000 10000}
+	idle_secs=3
+	open_secs=${BENCH_OPEN_SECS:-100}
+fi
+clients=${BENCH_CLIENTS:-100}
+per_client=${BENCH_PER_CLIENT:-200}
+rules=${BENCH_RULES:-220}
+modes=${BENCH_MODES:-connect rtt pipeline concurrent rewrite-rtt rewrite events}
+transports=${BENCH_TRANSPORTS:-unix tcp}
+relay_idle_max=${BENCH_IDLE_RELAY_MAX:-1000}
+
+# One CPU by default: see BENCH_CPUS above.
+cpus=${BENCH_CPUS:-$(( $(nproc) - 1 ))}
+pin=()
+if [ "$cpus" != none ]; then
+	command -v taskset >/dev/null 2>&1 ||
+	    die "taskset is needed (or BENCH_CPUS=none)"
+	pin=(taskset -c "$cpus")
+fi
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "bench: $*"; exit 1; }
+
+for tool in tor socat meson ninja cc pkg-config python3; do
+	command -v "$tool" >/dev/null 2>&1 || die "$tool is needed"
+done
+
+# ---- processes and cleanup -------------------------------------------------
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tgb.XXXXXX")
+chmod 700 "$tmp"
+tor_pid='' relay_u_pid='' relay_t_pid='' tg_pid='' tgm_pid=''
+
+stop() {        # stop PID's process group (started with setsid), then PID
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	stop "$tg_pid"
+	stop "$tgm_pid"
+	stop "$relay_u_pid"
+	stop "$relay_t_pid"
+	stop "$tor_pid"
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		say "bench: kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- build -----------------------------------------------------------------
+
+mkdir -p "$out"
+if [ -n "${BENCH_REF:-}" ]; then
+	# Measure a commit instead of the work tree: export it and build it
+	# on the side (nothing in the repository changes).
+	say "== building torgate at $BENCH_REF (release) and the load generator"
+	mkdir "$tmp/src"
+	git -C "$root" archive --format=tar "$BENCH_REF" | tar -x -C "$tmp/src" ||
+	    die "cannot export $BENCH_REF"
+	meson setup "$tmp/build" "$tmp/src" -Dbuildtype=release \
+	    -Db_ndebug=true -Dtests=false >/dev/null || die "meson setup failed"
+	ninja -C "$tmp/build" src/torgate >/dev/null ||
+	    die "building torgate failed"
+	torgate=$tmp/build/src/torgate
+else
+	say "== building torgate (release) and the load generator"
+	if [ ! -f "$build/build.ninja" ]; then
+		meson setup "$build" "$root" -Dbuildtype=release \
+		    -Db_ndebug=true -Dtests=false >/dev/null ||
+		    die "meson setup failed"
+	fi
+	ninja -C "$build" src/torgate >/dev/null ||
+	    die "building torgate failed (BENCH_REF=HEAD measures the last commit)"
+	torgate=$build/src/torgate
+fi
+if [ -z "${BENCH_REF:-}" ] &&
+    ninja -C "$build" -t targets all 2>/dev/null | grep -q '^bench/loadgen:'; then
+	ninja -C "$build" bench/loadgen >/dev/null || die "building loadgen failed"
+	loadgen=$build/bench/loadgen
+else
+	loadgen=$out/loadgen
+	# shellcheck disable=SC2046
+	cc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o "$loadgen" \
+	    "$here/loadgen.c" $(pkg-config --cflags --libs nettle) ||
+	    die "building loadgen failed"
+fi
+
+# ---- tor, the relay, torgate -----------------------------------------------
+
+# Everything here holds up to 10,000 connections per process.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+nofile=$(ulimit -n)
+
+wait_for() {    # wait_for WHAT TEST...
+	local what=$1
+	shift
+	for _ in $(seq 300); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	die "$what did not come up (logs in $tmp; BENCH_KEEP=1 keeps them)"
+}
+
+tor_tcp=$("$loadgen" freeport)
+relay_tcp=$("$loadgen" freeport)
+tg_tcp=$("$loadgen" freeport)
+tgm_tcp=$("$loadgen" freeport)
+mkdir -m 700 "$tmp/tor"
+tor_ctl=$tmp/tor/control
+cookie=$tmp/tor/control_auth_cookie
+cat > "$tmp/torrc" <<EOF
+DataDirectory $tmp/tor
+DisableNetwork 1
+SocksPort 0
+ControlPort unix:$tor_ctl
+ControlPort 127.0.0.1:$tor_tcp
+CookieAuthentication 1
+Log notice file $tmp/tor.log
+EOF
+say "== starting tor, the relay and torgate"
+setsid "${pin[@]}" tor -f "$tmp/torrc" >/dev/null 2>&1 &
+tor_pid=$!
+wait_for "tor" test -S "$tor_ctl" -a -s "$cookie"
+wait_for "tor's control port" "$loadgen" probe --target "unix:$tor_ctl" \
+    --auth safecookie --cookie "$cookie" >/dev/null 2>&1
+version=$("$loadgen" probe --target "unix:$tor_ctl" --auth safecookie \
+    --cookie "$cookie" | sed -n 's/^version=//p')
+[ -n "$version" ] || die "cannot read tor's version"
+
+setsid "${pin[@]}" socat -lf /dev/null \
+    "UNIX-LISTEN:$tmp/relay.sock,fork,backlog=1024" "UNIX-CONNECT:$tor_ctl" &
+relay_u_pid=$!
+setsid "${pin[@]}" socat -lf /dev/null \
+    "TCP-LISTEN:$relay_tcp,bind=127.0.0.1,reuseaddr,fork,backlog=1024" \
+    "UNIX-CONNECT:$tor_ctl" &
+relay_t_pid=$!
+
+# The profile: 'version' first (the plain modes match at once), then
+# $rules filler rules with replacements and response rewrites, then the rule
+# the rewrite modes hit: GETINFO deep/bench/WORD/NUMBER becomes GETINFO
+# version, and its reply line is rewritten.
+gen_profile() {
+	local i=0
+	echo "# Generated by bench/run.sh."
+	echo "- name: bench"
+	echo "  commands:"
+	echo "    GETINFO:"
+	echo "      - 'version'"
+	while [ "$i" -lt "$rules" ]; do
+		case $((i % 4)) in
+		0)	echo "      - 'status/bench-$i'" ;;
+		1)	echo "      - pattern: 'net/bench$i/([a-z]+)'"
+			echo "        replacement: 'net/listeners/{}'" ;;
+		2)	echo "      - pattern: 'bench-$i/(\\d+)/(\\w+)'"
+			echo "        replacement: 'status/{}-{}'"
+			echo "        response:"
+			echo "          - pattern: '250-status/(.*)'"
+			echo "            replacement: '250-status/bench-$i/{}'" ;;
+		3)	echo "      - pattern: 'entry-guards/$i(/.*)?'"
+			echo "        response:"
+			echo "          - pattern: '250-entry-guards=(.*)'"
+			echo "            replacement: '250-entry-guards=$i'" ;;
+		esac
+		i=$((i + 1))
+	done
+	echo "      - pattern: 'deep/bench/([a-z]+)/(\\d+)'"
+	echo "        replacement: 'version'"
+	echo "        response:"
+	echo "          - pattern: '250-nomatch-(.*)'"
+	echo "            replacement: '250-nomatch-{}'"
+	echo "          - pattern: '250-version=(.*)'"
+	echo "            replacement: '250-version={}+rw'"
+	echo "  events:"
+	echo "    ADDRMAP:"
+}
+mkdir "$tmp/profiles"
+gen_profile > "$tmp/profiles/bench.yml"
+cat > "$tmp/torgate.yml" <<EOF
+max-clients: 16384
+max-pending-commands: 256
+EOF
+
+fresh_rss=()
+start_torgate() {
+	rm -f "$tmp/tg.sock"
+	setsid "${pin[@]}" "$torgate" -f -t "unix:$tor_ctl" -p "$tmp/profiles" \
+	    -c "$tmp/torgate.yml" -l "unix:$tmp/tg.sock,profile=bench" \
+	    -l "127.0.0.1:$tg_tcp,profile=bench" 2>>"$tmp/torgate.log" &
+	tg_pid=$!
+	wait_for "torgate" test -S "$tmp/tg.sock"
+	sleep 0.2
+	fresh_rss+=("$(awk '/^VmRSS:/ { print $2 }' "/proc/$tg_pid/status")")
+}
+start_torgate
+wait_for "the relay" test -S "$tmp/relay.sock"
+
+# A second torgate as its systemd unit runs it: MemoryDenyWriteExecute=yes
+# (here PR_SET_MDWE, Linux 6.3+) keeps PCRE2 from JIT-compiling.
+mdwe="torgate-mdwe"
+if "$loadgen" exec-mdwe true 2>/dev/null; then
+	setsid "${pin[@]}" "$loadgen" exec-mdwe "$torgate" -f -t "unix:$tor_ctl" \
+	    -p "$tmp/profiles" -c "$tmp/torgate.yml" \
+	    -l "unix:$tmp/tgm.sock,profile=bench" \
+	    -l "127.0.0.1:$tgm_tcp,profile=bench" 2>>"$tmp/torgate-mdwe.log" &
+	tgm_pid=$!
+	wait_for "torgate (MDWE)" test -S "$tmp/tgm.sock"
+else
+	say "bench: no PR_SET_MDWE here; skipping torgate without JIT"
+	mdwe=''
+fi
+
+# addr TARGET TRANSPORT: loadgen's --target and --auth for it.
+addr() {
+	case $1/$2 in
+	direct/unix)	echo "--target unix:$tor_ctl --auth safecookie" ;;
+	direct/tcp)	echo "--target 127.0.0.1:$tor_tcp --auth safecookie" ;;
+	relay/unix)	echo "--target unix:$tmp/relay.sock --auth safecookie" ;;
+	relay/tcp)	echo "--target 127.0.0.1:$relay_tcp --auth safecookie" ;;
+	torgate/unix)	echo "--target unix:$tmp/tg.sock --auth null" ;;
+	torgate/tcp)	echo "--target 127.0.0.1:$tg_tcp --auth null" ;;
+	torgate-mdwe/unix) echo "--target unix:$tmp/tgm.sock --auth null" ;;
+	torgate-mdwe/tcp) echo "--target 127.0.0.1:$tgm_tcp --auth null" ;;
+	esac
+}
+pid_of() {
+	case $1/$2 in
+	direct/*)	echo "$tor_pid" ;;
+	relay/unix)	echo "$relay_u_pid" ;;
+	relay/tcp)	echo "$relay_t_pid" ;;
+	torgate/*)	echo "$tg_pid" ;;
+	esac
+}
+
+for tr in unix tcp; do
+	for t in direct relay torgate $mdwe; do
+		# shellcheck disable=SC2046
+		v=$("$loadgen" probe $(addr "$t" "$tr") --cookie "$cookie" |
+		    sed -n 's/^version=//p')
+		[ "$v" = "$version" ] || die "$t over $tr does not answer"
+	done
+done
+
+results=$out/results.txt
+: > "$results"
+rw_cmd="GETINFO deep/bench/abcdef/12345"
+rw_reply="250-version=$version+rw|250 OK"
+
+# run MODE TARGET TRANSPORT ROUND: one measurement, appended to $results.
+run() {
+	local mode=$1 t=$2 tr=$3 r=$4 line
+	local -a args
+	read -ra args <<< "$(addr "$t" "$tr")"
+	args+=(--cookie "$cookie" --version "$version")
+	set -- --tag "target=$t transport=$tr round=$r"
+	case $mode in
+	connect)	set -- connect -n "$n_connect" "$@" ;;
+	rtt)		set -- rtt -n "$n_rtt" "$@" ;;
+	pipeline)	set -- pipeline -n "$n_pipeline" --batch 64 "$@" ;;
+	concurrent)	set -- concurrent --clients "$clients" \
+			    --per-client "$per_client" "$@" ;;
+	rewrite-rtt|rewrite)
+		local base=rtt n=$n_rtt
+		[ "$mode" = rewrite ] && base=pipeline n=$n_rewrite
+		if [ "$t" = torgate ] || [ "$t" = torgate-mdwe ]; then
+			set -- "$base" -n "$n" --label "$mode" --cmd "$rw_cmd" \
+			    --reply "$rw_reply" "$@"
+		else    # tor cannot rewrite: the plain command is the baseline
+			set -- "$base" -n "$n" --label "$mode" "$@"
+		fi ;;
+	events)		set -- events -n "$n_events" --batch 64 \
+			    --trigger "unix:$tor_ctl" "$@" ;;
+	esac
+	if ! line=$(timeout 300 "${pin[@]}" "$loadgen" "$@" "${args[@]}" \
+	    2>>"$tmp/loadgen.err"); then
+		say "bench: $mode $t $tr round $r: loadgen failed (see stderr above)"
+		tail -n 3 "$tmp/loadgen.err" >&2 || true
+	fi
+	[ -n "$line" ] || line="mode=$mode target=$t transport=$tr round=$r failed=1 errors=1 dropped=0"
+	printf '%s\n' "$line" >> "$results"
+}
+
+say "== tor $version; $rounds rounds of: $modes (over: $transports)"
+start=$(date +%s)
+for r in $(seq "$rounds"); do
+	for mode in $modes; do
+		for tr in $transports; do
+			targets="direct relay torgate"
+			case $mode in
+			pipeline|rewrite) targets="$targets $mdwe" ;;
+			esac
+			for t in $targets; do
+				run "$mode" "$t" "$tr" "$r"
+			done
+		done
+	done
+	say "   round $r/$rounds done ($(( $(date +%s) - start )) s)"
+done
+
+# ---- idle ------------------------------------------------------------------
+
+if [ -n "$idle_sizes" ]; then
+	say "== idle clients: $idle_sizes (open files allowed here: $nofile)"
+fi
+for tr in $transports; do
+	for n in $idle_sizes; do
+		for t in direct relay torgate; do
+			extra=''
+			if [ "$t" = relay ]; then
+				[ "$n" -le "$relay_idle_max" ] || continue
+				extra=--tree
+			fi
+			if [ "$t" = torgate ]; then
+				# A fresh torgate: its RSS growth is then all
+				# due to these clients.
+				stop "$tg_pid"
+				tg_pid=''
+				start_torgate
+			fi
+			# shellcheck disable=SC2046
+			line=$(timeout 300 "${pin[@]}" "$loadgen" idle $(addr "$t" "$tr") \
+			    --cookie "$cookie" --version "$version" \
+			    --clients "$n" --pid "$(pid_of "$t" "$tr")" ${extra:+"$extra"} \
+			    --idle-secs "$idle_secs" --timeout-ms 5000 \
+			    --open-secs "$open_secs" \
+			    --window 64 \
+			    --tag "target=$t transport=$tr round=1" \
+			    2>>"$tmp/loadgen.err") || true
+			[ -n "$line" ] || line="mode=idle target=$t transport=$tr clients=$n failed=1 errors=1 dropped=$n"
+			printf '%s\n' "$line" >> "$results"
+			say "   idle $n $t $tr done"
+		done
+	done
+done
+accept_emfile=$(grep -c 'Too many open files' "$tmp/torgate.log" || true)
+
+# ---- the table -------------------------------------------------------------
+
+{
+	echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), Linux $(uname -r)"
+	echo "tor $version; $rounds rounds, interleaved; median of rounds; CPUs: $cpus"
+	if [ -n "${BENCH_REF:-}" ]; then
+		echo "torgate: commit $(git -C "$root" rev-parse --short "$BENCH_REF" 2>/dev/null || echo "$BENCH_REF") (release build)"
+	else
+		echo "torgate: work tree at $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?') (release build)"
+	fi
+	echo "open files allowed: $nofile; torgate fresh RSS (KiB) at each start: ${fresh_rss[*]}"
+	echo "torgate log lines about 'Too many open files': $accept_emfile"
+	python3 - "$results" "$n_connect" "$n_rtt" "$n_pipeline" "$clients" \
+	    "$per_client" "$n_rewrite" "$n_events" "$rules" "$open_secs" \
+	    "${fresh_rss[*]}" <<'PY'
+import statistics
+import sys
+
+path = sys.argv[1]
+(n_connect, n_rtt, n_pipeline, clients, per_client, n_rewrite, n_events,
+ rules, open_secs, fresh_rss) = sys.argv[2:]
+rows = []
+with open(path) as f:
+    for line in f:
+        d = {}
+        for tok in line.split():
+            if "=" in tok:
+                k, v = tok.split("=", 1)
+                d[k] = v
+        if "mode" in d:
+            rows.append(d)
+
+
+def num(d, k):
+    try:
+        return float(d[k])
+    except (KeyError, ValueError):
+        return None
+
+
+def cell(mode, tr, t, key):
+    vals = [num(d, key) for d in rows if d.get("mode") == mode and
+            d.get("transport") == tr and d.get("target") == t]
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def bad(mode, tr, t):
+    e = dr = 0
+    for d in rows:
+        if d.get("mode") == mode and d.get("transport") == tr and \
+                d.get("target") == t:
+            e += int(float(d.get("errors", 0)))
+            dr += int(float(d.get("dropped", 0)))
+    return e, dr
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if v >= 1000:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def ratio(a, b, lower_better):
+    if a is None or b is None or a == 0 or b == 0:
+        return None
+    return b / a if lower_better else a / b
+
+
+# mode, metric key, label, lower is better, targets (vs direct, vs relay),
+# the target in the torgate column
+metrics = [
+    ("connect", "rate", "conn/s", False, 0.5, None, "torgate"),
+    ("connect", "p50_us", "p50 us", True, None, None, "torgate"),
+    ("connect", "p99_us", "p99 us", True, None, None, "torgate"),
+    ("rtt", "rate", "req/s", False, 0.6, 0.95, "torgate"),
+    ("rtt", "p50_us", "p50 us", True, None, None, "torgate"),
+    ("rtt", "p99_us", "p99 us", True, None, None, "torgate"),
+    ("pipeline", "rate", "cmd/s", False, 0.9, None, "torgate"),
+    ("pipeline", "rate", "cmd/s MDWE", False, 0.9, None, "torgate-mdwe"),
+    ("concurrent", "rate", "cmd/s", False, 0.6, None, "torgate"),
+    ("concurrent", "p99_us", "p99 us", True, None, None, "torgate"),
+    ("rewrite-rtt", "rate", "req/s", False, None, None, "torgate"),
+    ("rewrite", "rate", "cmd/s", False, None, None, "torgate"),
+    ("rewrite", "rate", "cmd/s MDWE", False, None, None, "torgate-mdwe"),
+    ("events", "rate", "events/s", False, None, None, "torgate"),
+    ("events", "lag_p99_us", "lag p99 us", True, None, None, "torgate"),
+]
+transports = [t for t in ("unix", "tcp")
+              if any(d.get("transport") == t for d in rows)]
+present = {d.get("mode") for d in rows}
+targets = {d.get("target") for d in rows}
+
+print()
+print("Ratios are speed relative to the other path (higher is better; for")
+print("latencies the inverse ratio). Counts: connect %s, rtt %s, pipeline %s"
+      " (batches of 64)," % (n_connect, n_rtt, n_pipeline))
+print("concurrent %s x %s, rewrite %s (rule %s of %s; tor and the relay get"
+      " plain GETINFO version)," % (clients, per_client, n_rewrite,
+                                    int(rules) + 2, int(rules) + 2))
+print("events %s ADDRMAP events (MAPADDRESS pipelined on a direct"
+      " connection). MDWE: torgate run as its systemd unit runs it" % n_events)
+print("(MemoryDenyWriteExecute: PCRE2 without JIT).")
+print()
+hdr = "%-11s %-4s %-10s %10s %10s %10s %9s %9s %9s  %s" % (
+    "mode", "via", "metric", "direct", "relay", "torgate", "tg/direct",
+    "tg/relay", "rl/direct", "target")
+print(hdr)
+print("-" * len(hdr))
+for mode, key, label, lower, tgt_d, tgt_r, tg in metrics:
+    if mode not in present or tg not in targets:
+        continue
+    for tr in transports:
+        v = {t: cell(mode, tr, t, key) for t in ("direct", "relay")}
+        v["torgate"] = cell(mode, tr, tg, key)
+        rd = ratio(v["torgate"], v["direct"], lower)
+        rr = ratio(v["torgate"], v["relay"], lower)
+        rl = ratio(v["relay"], v["direct"], lower)
+        checks = []
+        if tgt_d is not None and rd is not None:
+            checks.append("%s >=%.2fx direct" %
+                          ("ok  " if rd >= tgt_d else "FAIL", tgt_d))
+        if tgt_r is not None and rr is not None:
+            checks.append("%s >=%.2fx relay" %
+                          ("ok  " if rr >= tgt_r else "FAIL", tgt_r))
+        marks = []
+        for t in ("direct", "relay", tg):
+            e, dr = bad(mode, tr, t)
+            if e or dr:
+                marks.append("%s: %d errors, %d dropped" % (t, e, dr))
+        print("%-11s %-4s %-10s %10s %10s %10s %9s %9s %9s  %s" % (
+            mode, tr, label, fmt(v["direct"]), fmt(v["relay"]),
+            fmt(v["torgate"]), fmt(rd), fmt(rr), fmt(rl),
+            "; ".join(checks + marks)))
+
+# Time added per command (per connection for connect): 1/rate against
+# tor directly. With every process on one CPU this is the CPU time the
+# proxy costs.
+print()
+print("time added per command (connect: per connection), in us, against tor"
+      " directly:")
+for mode in ("connect", "rtt", "pipeline", "concurrent", "events"):
+    if mode not in present:
+        continue
+    for tr in transports:
+        di = cell(mode, tr, "direct", "rate")
+        parts = []
+        for t in ("relay", "torgate", "torgate-mdwe"):
+            r = cell(mode, tr, t, "rate")
+            if r and di:
+                parts.append("%s %+.2f" % (t, 1e6 / r - 1e6 / di))
+        if parts:
+            print("  %-11s %-4s %s" % (mode, tr, ", ".join(parts)))
+
+# Time rewriting adds per command, against torgate's own plain pipeline.
+print()
+for tg in ("torgate", "torgate-mdwe"):
+    if "rewrite" not in present or tg not in targets:
+        continue
+    for tr in transports:
+        rw = cell("rewrite", tr, tg, "rate")
+        pl = cell("pipeline", tr, tg, "rate")
+        di = cell("rewrite", tr, "direct", "rate")
+        if rw and pl and di:
+            added = 1e6 / rw - 1e6 / pl
+            print("rewrite %-4s %-12s adds %.2f us/cmd to its plain pipeline"
+                  " (%.2f us/cmd over tor directly)  %s" % (
+                      tr, tg, added, 1e6 / rw - 1e6 / di,
+                      "ok   < 2 us" if added < 2 else "FAIL < 2 us"))
+
+idle = [d for d in rows if d.get("mode") == "idle"]
+if idle:
+    print()
+    hdr = "%-8s %-4s %7s %7s %8s %9s %8s %10s %10s %6s %6s" % (
+        "idle", "via", "clients", "held", "open s", "KiB/clnt", "idle CPU",
+        "wake ms", "wake p99", "errors", "drops")
+    print(hdr)
+    print("-" * len(hdr))
+    for d in idle:
+        n = int(float(d.get("clients", 0)))
+        per = num(d, "per_client_b")
+        print("%-8s %-4s %7d %7s %8s %9s %8s %10s %10s %6s %6s  %s" % (
+            d.get("target"), d.get("transport"), n, d.get("held", "-"),
+            d.get("open_s", "-"),
+            "-" if per is None else "%.1f" % (per / 1024),
+            d.get("idle_cpu_pct", "-") + "%", d.get("wake_ms", "-"),
+            d.get("wake_p99_ms", "-"), d.get("errors", "-"),
+            d.get("dropped", "-"),
+            " ".join(x for x in (
+                "(Pss of the relay and its children)"
+                if d.get("mem") == "pss-tree" else "",
+                "(%s not tried: opening took over %s s)" % (
+                    d["not_tried"], open_secs)
+                if int(d.get("not_tried", "0")) > 0 else "",
+                "(%s refused)" % d["refused"]
+                if int(d.get("refused", "0")) > 0 else "") if x)))
+
+    checks = []
+    fresh = [int(x) for x in fresh_rss.split()]
+    if fresh:
+        checks.append("%s fresh RSS <= 4 MiB (max %d KiB)" % (
+            "ok  " if max(fresh) <= 4096 else "FAIL", max(fresh)))
+    for d in idle:
+        if d.get("target") != "torgate":
+            continue
+        what = "%s %s" % (d.get("transport"), d.get("clients"))
+        per = num(d, "per_client_b") or 0
+        held = d.get("held") == d.get("clients")
+        drops = int(float(d.get("dropped", 0))) + \
+            int(float(d.get("errors", 0)))
+        cpu = num(d, "idle_cpu_pct") or 0
+        checks.append("%s %s: held %s/%s, %.1f KiB/client (<= 16), idle"
+                      " CPU %.2f%% (0), %d dropped or wrong (0)" % (
+                          "ok  " if held and per <= 16384 and cpu == 0
+                          and drops == 0 else "FAIL", what, d.get("held"),
+                          d.get("clients"), per / 1024, cpu, drops))
+    print()
+    for c in checks:
+        print("torgate idle: " + c)
+
+te = sum(int(float(d.get("errors", 0))) for d in rows)
+td = sum(int(float(d.get("dropped", 0))) for d in rows)
+print()
+print("all measurements: %d errors, %d dropped" % (te, td))
+PY
+} > "$out/table.txt"
+cat "$out/table.txt"
+say "== results: $results"
