@@ -148,6 +148,7 @@ main(int argc, char **argv)
 
 	memset(&gate, 0, sizeof(gate));
 	TAILQ_INIT(&gate.sessions);
+	TAILQ_INIT(&gate.dead);
 	gate.limits = cfg.limits;
 	if (addr_parse(cfg.tor, &gate.upstream.addr, err, sizeof(err)) < 0)
 		fatalx("--tor: %s", err);

@@ -14,11 +14,44 @@
 #include "regex.h"
 #include "util.h"
 
+/* Longest literal prefix kept for the quick pre-check. */
+#define PREFIX_MAX 32
+
 struct tg_regex {
 	pcre2_code *code;
 	uint32_t ngroups;
 	char *src;
+	char prefix[PREFIX_MAX];    /* every match starts with these bytes */
+	size_t prefix_len;
 };
+
+/*
+ * The literal text every match must start with, read off the pattern
+ * source: ordinary characters up to the first metacharacter. A character
+ * followed by a quantifier that allows zero of it is left out, and a
+ * pattern with '|' anywhere gets no prefix (an alternative may start
+ * differently). Patterns are anchored at the start and compiled without
+ * options that change what a literal matches (inline "(?i)" starts with
+ * '(' and so gives an empty prefix).
+ */
+static size_t
+literal_prefix(const char *src, size_t len, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (memchr(src, '|', len) != NULL)
+		return 0;
+	for (size_t i = 0; i < len && n < outlen; i++) {
+		char c = src[i];
+		if (strchr("\\.[](){}?*+^$#", c) != NULL || c == '\0')
+			break;
+		if (i + 1 < len && (src[i + 1] == '?' || src[i + 1] == '*' ||
+		    src[i + 1] == '{'))
+			break;
+		out[n++] = c;
+	}
+	return n;
+}
 
 static pcre2_match_data *match_data;
 static uint32_t match_data_pairs;
@@ -47,6 +80,8 @@ regex_compile(const char *src, size_t len, char *errbuf, size_t errlen,
 	re->code = code;
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &re->ngroups);
 	re->src = xmemdup_nul(src, len);
+	re->prefix_len = literal_prefix(src, len, re->prefix,
+	    sizeof(re->prefix));
 	if (re->ngroups + 1 > match_data_pairs) {
 		if (match_data != NULL)
 			pcre2_match_data_free(match_data);
@@ -93,6 +128,10 @@ regex_match(const tg_regex_t *re, const char *subject, size_t len,
 {
 	int rc;
 
+	/* Most rules of a keyword fail on their first bytes: skip PCRE2. */
+	if (re->prefix_len > 0 && (len < re->prefix_len ||
+	    memcmp(subject, re->prefix, re->prefix_len) != 0))
+		return false;
 	rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, 0, match_data,
 	    NULL);
 	if (rc < 0)

@@ -122,27 +122,65 @@ struct session {
 	char learn_name[128];           /* MODE_LEARN */
 	/* Counters for the log line at the end. */
 	unsigned long n_cmds, n_denied;
+	bool dead;                      /* killed; freed by reap_cb */
 };
 
 static void process_client(session_t *s);
 static void process_upstream(session_t *s);
+static bool must_pause_client(session_t *s);
 static void pending_pop(session_t *s);
 static void note_resolve(session_t *s, const proto_cmd_t *cmd);
 
+/* Free what is left of a killed session. */
+static void
+session_release(session_t *s)
+{
+	free(s);
+}
+
+/* Free the sessions killed since the last time round the loop. */
+static void
+reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gate_t *g = arg;
+	session_t *s;
+
+	while ((s = TAILQ_FIRST(&g->dead)) != NULL) {
+		TAILQ_REMOVE(&g->dead, s, link);
+		session_release(s);
+	}
+}
+
+/*
+ * End a session: close both connections and release everything but the
+ * struct itself, which is freed from the event loop (reap_cb), so that
+ * the callback that got here may still look at s->dead and return.
+ */
 static void
 session_free(session_t *s)
 {
 	gate_t *g = s->g;
 
+	if (s->dead)
+		return;
+	s->dead = true;
 	log_info("session %llu: closed (%lu commands, %lu denied)",
 	    (unsigned long long)s->id, s->n_cmds, s->n_denied);
 	TAILQ_REMOVE(&g->sessions, s, link);
+	TAILQ_INSERT_TAIL(&g->dead, s, link);
 	g->n_sessions--;
+	if (g->reaper == NULL &&
+	    (g->reaper = event_new(g->base, -1, 0, reap_cb, g)) == NULL)
+		fatalx("event_new failed");
+	event_active(g->reaper, 0, 0);
 	if (s->cbev != NULL)
 		bufferevent_free(s->cbev);
+	s->cbev = NULL;
 	if (s->ubev != NULL)
 		bufferevent_free(s->ubev);
+	s->ubev = NULL;
 	upstream_free(s->up);
+	s->up = NULL;
 	proto_cmd_reader_clear(&s->creader);
 	while (s->npending > 0)
 		pending_pop(s);
@@ -159,10 +197,74 @@ session_free(session_t *s)
 	free(s->listener_profile);
 	free(s->tor_version);
 	memwipe(s->cookie, sizeof(s->cookie));
-	free(s);
 }
 
-/* Stop reading and end the session once the client has its replies. */
+/*
+ * Write what is queued on bev now, and wait for writability only when the
+ * kernel took less than all: most replies leave at once, without the two
+ * epoll_ctl() calls a write event costs. EV_WRITE stays disabled on every
+ * session bufferevent except while a write is pending.
+ */
+static void
+flush_bev(struct bufferevent *bev)
+{
+	struct evbuffer *out;
+
+	if (bev == NULL)
+		return;
+	out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	if (evbuffer_write(out, bufferevent_getfd(bev)) < 0 &&
+	    errno != EAGAIN && errno != EINTR) {
+		/* Let libevent meet the error and report it. */
+		bufferevent_enable(bev, EV_WRITE);
+		return;
+	}
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(bev, EV_WRITE);
+}
+
+/*
+ * Run at the end of every callback: write out what is queued, finish a
+ * closing session, and resume reading where a pause has been lifted.
+ */
+static void
+session_flush(session_t *s)
+{
+	for (;;) {
+		bool more = false;
+
+		if (s->dead)
+			return;
+		flush_bev(s->ubev);
+		flush_bev(s->cbev);
+		if (s->state == S_CLOSING) {
+			if (evbuffer_get_length(bufferevent_get_output(
+			    s->cbev)) == 0)
+				session_free(s);
+			return;
+		}
+		if (s->upstream_paused && s->ubev != NULL &&
+		    evbuffer_get_length(bufferevent_get_output(s->cbev)) <=
+		    s->g->limits.max_output / 2) {
+			s->upstream_paused = false;
+			bufferevent_enable(s->ubev, EV_READ);
+			process_upstream(s);
+			more = true;
+		}
+		if (!s->dead && s->client_paused && s->ubev != NULL &&
+		    !must_pause_client(s)) {
+			process_client(s);
+			more = !s->client_paused || more;
+		}
+		if (!more)
+			return;
+	}
+}
+
+/* Stop reading and end the session once the client has its replies
+ * (session_flush() does the rest). */
 static void
 session_close_after_flush(session_t *s)
 {
@@ -170,9 +272,6 @@ session_close_after_flush(session_t *s)
 	bufferevent_disable(s->cbev, EV_READ);
 	if (s->ubev != NULL)
 		bufferevent_disable(s->ubev, EV_READ);
-	bufferevent_setwatermark(s->cbev, EV_WRITE, 0, 0);
-	if (evbuffer_get_length(bufferevent_get_output(s->cbev)) == 0)
-		session_free(s);
 }
 
 /* ---- the pending queue ---------------------------------------------- */
@@ -537,10 +636,10 @@ do_setevents(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd)
 	free(se.upstream_args);
 }
 
+/* Handle one command; def is its table row (NULL: unknown keyword). */
 static void
-handle_command(session_t *s, const proto_cmd_t *cmd)
+handle_command(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd)
 {
-	const cmd_def_t *def = cmdtab_lookup(cmd->keyword, cmd->keyword_len);
 	policy_ctx_t ctx = {
 		.vars = &s->vars, .guard = &s->g->guard,
 		.owns_onion = owns_onion_cb, .arg = s,
@@ -681,7 +780,7 @@ process_client(session_t *s)
 		} else {
 			const cmd_def_t *def = cmdtab_lookup(cmd.keyword,
 			    cmd.keyword_len);
-			handle_command(s, &cmd);
+			handle_command(s, def, &cmd);
 			if (def != NULL && (def->flags & CMD_F_SECRET))
 				memwipe(cmd.line, cmd.line_len);
 			proto_cmd_clear(&cmd);
@@ -689,8 +788,9 @@ process_client(session_t *s)
 		if (flush_local(s) < 0)
 			return;
 	}
-	if (s->client_paused && !must_pause_client(s) && !s->close_queued &&
-	    (s->state == S_PREAUTH || s->state == S_OPEN)) {
+	if (s->client_paused && !s->close_queued &&
+	    (s->state == S_PREAUTH || s->state == S_OPEN) &&
+	    !must_pause_client(s)) {
 		s->client_paused = false;
 		bufferevent_enable(s->cbev, EV_READ);
 	}
@@ -1167,8 +1267,6 @@ process_upstream(session_t *s)
 				return;
 		}
 	}
-	if (s->client_paused && !must_pause_client(s))
-		process_client(s);
 }
 
 /* ---- libevent callbacks --------------------------------------------- */
@@ -1176,24 +1274,21 @@ process_upstream(session_t *s)
 static void
 client_read_cb(struct bufferevent *bev, void *arg)
 {
-	process_client(arg);
+	session_t *s = arg;
+
+	process_client(s);
+	session_flush(s);
 }
 
+/* A pending write to the client finished: stop watching writability. */
 static void
 client_write_cb(struct bufferevent *bev, void *arg)
 {
 	session_t *s = arg;
 
-	if (s->state == S_CLOSING) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			session_free(s);
-		return;
-	}
-	if (s->upstream_paused) {
-		s->upstream_paused = false;
-		bufferevent_enable(s->ubev, EV_READ);
-		process_upstream(s);
-	}
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
+	session_flush(s);
 }
 
 static void
@@ -1211,7 +1306,10 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 upstream_read_cb(struct bufferevent *bev, void *arg)
 {
-	process_upstream(arg);
+	session_t *s = arg;
+
+	process_upstream(s);
+	session_flush(s);
 }
 
 static void
@@ -1219,8 +1317,9 @@ upstream_write_cb(struct bufferevent *bev, void *arg)
 {
 	session_t *s = arg;
 
-	if (s->client_paused && !must_pause_client(s))
-		process_client(s);
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
+	session_flush(s);
 }
 
 static void
@@ -1232,12 +1331,11 @@ upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 	    (unsigned long long)s->id, (what & BEV_EVENT_ERROR) ? ": " : "",
 	    (what & BEV_EVENT_ERROR) ?
 	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) : "");
-	if (s->state == S_CLOSING) {
-		bufferevent_free(s->ubev);
-		s->ubev = NULL;
-		return;
-	}
-	session_close_after_flush(s);
+	bufferevent_free(s->ubev);
+	s->ubev = NULL;
+	if (s->state != S_CLOSING)
+		session_close_after_flush(s);
+	session_flush(s);
 }
 
 /* Keep the guard's view of tor's control listeners current. */
@@ -1295,9 +1393,8 @@ upstream_ready(upstream_t *u, bool ok, const char *why, void *arg)
 
 	bufferevent_setcb(s->ubev, upstream_read_cb, upstream_write_cb,
 	    upstream_event_cb, s);
-	bufferevent_setwatermark(s->ubev, EV_WRITE,
-	    s->g->limits.max_output / 2, 0);
-	bufferevent_enable(s->ubev, EV_READ | EV_WRITE);
+	bufferevent_disable(s->ubev, EV_WRITE);
+	bufferevent_enable(s->ubev, EV_READ);
 
 	/* restrict-stream-events: follow the client's streams from the
 	 * start, whatever it subscribes to. */
@@ -1315,8 +1412,9 @@ upstream_ready(upstream_t *u, bool ok, const char *why, void *arg)
 	}
 
 	s->state = S_PREAUTH;
-	bufferevent_enable(s->cbev, EV_READ | EV_WRITE);
+	bufferevent_enable(s->cbev, EV_READ);
 	process_client(s);
+	session_flush(s);
 }
 
 /* ---- setup ---------------------------------------------------------- */
@@ -1419,8 +1517,7 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 	    (unsigned long long)s->id, s->peer.desc, li->text, s->profile->name,
 	    s->collision ? " (collision: all denied)" : "");
 
-	s->cbev = bufferevent_socket_new(g->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	s->cbev = bufferevent_socket_new(g->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->cbev == NULL) {
 		close(fd);
 		session_free(s);
@@ -1428,11 +1525,9 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 	}
 	bufferevent_setcb(s->cbev, client_read_cb, client_write_cb,
 	    client_event_cb, s);
-	bufferevent_setwatermark(s->cbev, EV_WRITE, g->limits.max_output / 2,
-	    0);
 	/* The client is read once tor is ready; until then its bytes wait in
-	 * the kernel. */
-	bufferevent_disable(s->cbev, EV_READ);
+	 * the kernel. Writes go out directly (flush_bev). */
+	bufferevent_disable(s->cbev, EV_READ | EV_WRITE);
 
 	/* A spare connection, if one is ready, serves the client at once. */
 	if (g->pool != NULL && (s->up = pool_take(g->pool)) != NULL) {
@@ -1454,4 +1549,8 @@ session_free_all(gate_t *g)
 
 	while ((s = TAILQ_FIRST(&g->sessions)) != NULL)
 		session_free(s);
+	reap_cb(-1, 0, g);
+	if (g->reaper != NULL)
+		event_free(g->reaper);
+	g->reaper = NULL;
 }

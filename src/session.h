@@ -68,6 +68,8 @@ typedef struct gate {
 	unsigned n_sessions;
 	uint64_t next_id;
 	struct session_list sessions;
+	struct session_list dead;   /* killed, freed by the reaper */
+	struct event *reaper;
 	guard_targets_t guard_own;  /* torgate's own listeners */
 	guard_targets_t guard;      /* those plus tor's control listeners */
 	char *tor_listeners;        /* tor's list as last reported */

@@ -377,8 +377,10 @@ upstream_connect(struct event_base *base, const upstream_conf_t *conf,
 	u->cb = cb;
 	u->arg = arg;
 	u->state = UP_CONNECTING;
-	u->bev = bufferevent_socket_new(base, -1,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	/* No deferred callbacks: the session inherits this bufferevent and
+	 * its callbacks must run at once. (A connect() that fails at once
+	 * is reported deferred by libevent anyway.) */
+	u->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (u->bev == NULL)
 		goto fail;
 	bufferevent_setcb(u->bev, read_cb, NULL, event_cb, u);
