@@ -73,16 +73,43 @@
 #define SO_PEERPIDFD 77
 #endif
 
+/* User names are looked up through NSS (which may read /etc/passwd on
+ * every call) at most once a minute per uid: a small cache. */
+#define USER_CACHE 16
+#define USER_CACHE_SECS 60
+
+static struct {
+	uid_t uid;
+	time_t when;
+	char name[64];
+} user_cache[USER_CACHE];
+static unsigned user_cache_next;
+
 static void
 lookup_user(peer_t *p)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
+	struct timespec now;
+	unsigned slot;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (unsigned i = 0; i < USER_CACHE; i++)
+		if (user_cache[i].when != 0 && user_cache[i].uid == p->uid &&
+		    now.tv_sec - user_cache[i].when < USER_CACHE_SECS) {
+			snprintf(p->user, sizeof(p->user), "%s",
+			    user_cache[i].name);
+			return;
+		}
 	if (getpwuid_r(p->uid, &pw, buf, sizeof(buf), &res) == 0 && res)
 		snprintf(p->user, sizeof(p->user), "%s", pw.pw_name);
 	else
 		snprintf(p->user, sizeof(p->user), "%u", (unsigned)p->uid);
+	slot = user_cache_next++ % USER_CACHE;
+	user_cache[slot].uid = p->uid;
+	user_cache[slot].when = now.tv_sec ? now.tv_sec : 1;
+	snprintf(user_cache[slot].name, sizeof(user_cache[slot].name), "%s",
+	    p->user);
 }
 
 /* Open /proc/PID as a directory: it stays bound to that process, and
@@ -483,7 +510,7 @@ find_socket_holder(unsigned long ino, pid_t *pid)
 }
 
 static void
-identify_loopback_tcp(peer_t *out, int fd)
+identify_loopback_tcp(peer_t *out, int fd, bool want_program)
 {
 	struct sockaddr_storage peer_ss, local_ss;
 	socklen_t plen = sizeof(peer_ss), llen = sizeof(local_ss);
@@ -508,7 +535,7 @@ identify_loopback_tcp(peer_t *out, int fd)
 	out->uid = uid;
 	out->inode = inode;
 	lookup_user(out);
-	if (inode == 0)
+	if (inode == 0 || !want_program)
 		return;
 
 	piddir = find_socket_holder(inode, &pid);
@@ -550,7 +577,8 @@ peer_tcp_owner(const struct sockaddr_storage *src,
 /* ---- entry point ------------------------------------------------------ */
 
 void
-peer_identify(int fd, const struct sockaddr *sa, socklen_t salen, peer_t *out)
+peer_identify(int fd, const struct sockaddr *sa, socklen_t salen,
+    bool want_program, peer_t *out)
 {
 	memset(out, 0, sizeof(*out));
 	addr_host_port(sa, salen, out->host, sizeof(out->host), &out->port);
@@ -568,7 +596,7 @@ peer_identify(int fd, const struct sockaddr *sa, socklen_t salen, peer_t *out)
 	if (!out->local || n < 0 || (size_t)n >= sizeof(out->desc))
 		return;
 
-	identify_loopback_tcp(out, fd);
+	identify_loopback_tcp(out, fd, want_program);
 	if (!out->have_uid) {
 		snprintf(out->desc + n, sizeof(out->desc) - (size_t)n,
 		    " (owner unknown)");

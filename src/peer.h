@@ -56,7 +56,9 @@ bool peer_tcp_owner(const struct sockaddr_storage *src,
  * TCP stops after a fixed number of descriptors or milliseconds): what
  * cannot be learnt stays empty. The user name comes from getpwuid_r(),
  * i.e. from NSS. */
+/* want_program false skips what only program qualifiers need and costs
+ * most: the /proc scan for a loopback TCP client's process. */
 void peer_identify(int fd, const struct sockaddr *sa, socklen_t salen,
-    peer_t *out);
+    bool want_program, peer_t *out);
 
 #endif

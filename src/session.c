@@ -1448,6 +1448,21 @@ choose_profile(session_t *s)
 	}
 }
 
+/* Does any profile qualify clients by program (an AppArmor label or
+ * executable other than '*')? If not, finding a TCP client's process is
+ * wasted work. */
+static bool
+needs_program(const profile_set_t *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const strlist_t *l = &set->v[i]->apparmor_profiles;
+		for (size_t j = 0; j < l->n; j++)
+			if (strcmp(l->v[j], "*") != 0)
+				return true;
+	}
+	return false;
+}
+
 static void
 set_vars(session_t *s, int fd)
 {
@@ -1498,7 +1513,8 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 	TAILQ_INSERT_TAIL(&g->sessions, s, link);
 	g->n_sessions++;
 
-	peer_identify(fd, sa, salen, &s->peer);
+	peer_identify(fd, sa, salen, li->profile == NULL &&
+	    needs_program(g->profiles), &s->peer);
 	set_vars(s, fd);
 	s->set = profile_set_ref(g->profiles);
 	if (li->profile != NULL)

@@ -36,7 +36,7 @@ START_TEST(test_unix_socketpair)
 	peer_t p;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	peer_identify(sv[0], (struct sockaddr *)&sun, sizeof(sa_family_t), &p);
+	peer_identify(sv[0], (struct sockaddr *)&sun, sizeof(sa_family_t), true, &p);
 	ck_assert(p.is_unix && p.local);
 	ck_assert(p.have_cred && p.have_uid && p.have_pid);
 	ck_assert_uint_eq(p.uid, getuid());
@@ -59,7 +59,7 @@ START_TEST(test_remote_tcp_is_host_only)
 
 	inet_pton(AF_INET, "192.0.2.7", &sin.sin_addr);
 	/* Nothing is asked about the socket of a remote client. */
-	peer_identify(-1, (struct sockaddr *)&sin, sizeof(sin), &p);
+	peer_identify(-1, (struct sockaddr *)&sin, sizeof(sin), true, &p);
 	ck_assert(!p.local && !p.is_unix);
 	ck_assert(!p.have_uid && !p.have_pid && !p.have_cred);
 	ck_assert_str_eq(p.host, "192.0.2.7");
@@ -200,7 +200,7 @@ identify_tcp(const struct tcp_case *c, enum client_kind kind, peer_t *p)
 	}
 	afd = accept(lfd, (struct sockaddr *)&ss, &len);
 	ck_assert_int_ge(afd, 0);
-	peer_identify(afd, (struct sockaddr *)&ss, len, p);
+	peer_identify(afd, (struct sockaddr *)&ss, len, true, p);
 	if (child > 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
