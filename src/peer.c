@@ -207,7 +207,7 @@ pidfd_alive(int pfd)
 }
 
 static void
-identify_unix(peer_t *out, int fd)
+identify_unix(peer_t *out, int fd, bool want_program)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -224,7 +224,7 @@ identify_unix(peer_t *out, int fd)
 	lookup_peercon(out, fd);
 
 	/* The exe (policy only uses it when there is no label). */
-	if (out->have_pid) {
+	if (out->have_pid && want_program) {
 		bool known;
 		int piddir = open_piddir(out->pid);
 		int pfd = peer_pidfd(fd, &known);
@@ -586,7 +586,7 @@ peer_identify(int fd, const struct sockaddr *sa, socklen_t salen,
 	out->local = addr_is_local(sa);
 
 	if (out->is_unix) {
-		identify_unix(out, fd);
+		identify_unix(out, fd, want_program);
 		return;
 	}
 

@@ -56,8 +56,9 @@ bool peer_tcp_owner(const struct sockaddr_storage *src,
  * TCP stops after a fixed number of descriptors or milliseconds): what
  * cannot be learnt stays empty. The user name comes from getpwuid_r(),
  * i.e. from NSS. */
-/* want_program false skips what only program qualifiers need and costs
- * most: the /proc scan for a loopback TCP client's process. */
+/* want_program false skips what only program qualifiers need: the
+ * executable path, and for a loopback TCP client the /proc scan for its
+ * process (the costliest step). */
 void peer_identify(int fd, const struct sockaddr *sa, socklen_t salen,
     bool want_program, peer_t *out);
 

@@ -1513,8 +1513,8 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 	TAILQ_INSERT_TAIL(&g->sessions, s, link);
 	g->n_sessions++;
 
-	peer_identify(fd, sa, salen, li->profile == NULL &&
-	    needs_program(g->profiles), &s->peer);
+	peer_identify(fd, sa, salen, g->mode == MODE_LEARN ||
+	    (li->profile == NULL && needs_program(g->profiles)), &s->peer);
 	set_vars(s, fd);
 	s->set = profile_set_ref(g->profiles);
 	if (li->profile != NULL)
