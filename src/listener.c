@@ -15,9 +15,15 @@
 #include "log.h"
 #include "util.h"
 
+/* After EMFILE/ENFILE, stop accepting for this long: the pending clients
+ * wait in the backlog instead of the loop spinning on accept(). */
+#define ACCEPT_PAUSE_MSEC 100
+
 struct listener {
 	gate_t *g;
 	struct evconnlistener *ev;
+	struct event *resume;           /* re-enables accept after a pause */
+	unsigned long n_errors;         /* accept errors, for the log */
 	tg_addr_t addr;
 	char *profile;
 	listener_info_t info;
@@ -34,12 +40,29 @@ accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,
 }
 
 static void
-accept_error_cb(struct evconnlistener *ev, void *arg)
+resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	listener_t *l = arg;
 
-	/* EMFILE and friends: log and go on; the listener stays. */
-	log_warn("accept on %s", l->addr.text);
+	evconnlistener_enable(l->ev);
+}
+
+/*
+ * accept() failed: out of descriptors (EMFILE, ENFILE) or memory. Pause
+ * accepting for a moment rather than spin, and log the first error of a
+ * burst and then every 1000th.
+ */
+static void
+accept_error_cb(struct evconnlistener *ev, void *arg)
+{
+	listener_t *l = arg;
+	struct timeval tv = { 0, ACCEPT_PAUSE_MSEC * 1000 };
+
+	if (l->n_errors++ % 1000 == 0)
+		log_warn("accept on %s (%lu errors so far; pausing %d ms)",
+		    l->addr.text, l->n_errors, ACCEPT_PAUSE_MSEC);
+	evconnlistener_disable(l->ev);
+	evtimer_add(l->resume, &tv);
 }
 
 /* Remove a unix socket file that nobody accepts on any more. */
@@ -116,6 +139,11 @@ listener_open(gate_t *g, const listen_spec_t *spec)
 		goto fail;
 	}
 	evconnlistener_set_error_cb(l->ev, accept_error_cb);
+	l->resume = evtimer_new(g->base, resume_cb, l);
+	if (l->resume == NULL) {
+		log_warnx("evtimer_new failed");
+		goto fail;
+	}
 	log_info("listening on %s%s%s", l->addr.text,
 	    l->profile ? ", profile " : "", l->profile ? l->profile : "");
 	return l;
@@ -131,6 +159,8 @@ listener_free(listener_t *l)
 {
 	if (l == NULL)
 		return;
+	if (l->resume != NULL)
+		event_free(l->resume);
 	if (l->ev != NULL)
 		evconnlistener_free(l->ev);
 	if (l->unlink_on_close) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -85,6 +86,36 @@ load_profiles(const config_t *cfg)
 	return set;
 }
 
+/*
+ * Each client takes two descriptors (its socket and its connection to
+ * tor). Raise the soft limit on open files to the hard one, and lower
+ * max-clients to what that limit can hold, keeping some for listeners,
+ * spares, logs and files.
+ */
+#define FD_RESERVE 64
+
+static void
+raise_fd_limit(session_limits_t *L)
+{
+	struct rlimit rl;
+	rlim_t fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	fit = rl.rlim_cur > FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : 1;
+	if (fit < L->max_clients) {
+		log_info("max-clients lowered from %u to %llu to fit the limit "
+		    "of %llu open files", L->max_clients,
+		    (unsigned long long)fit, (unsigned long long)rl.rlim_cur);
+		L->max_clients = (unsigned)fit;
+	}
+}
+
 typedef struct daemon_state {
 	config_t *cfg;
 	gate_t *gate;
@@ -150,6 +181,7 @@ main(int argc, char **argv)
 	TAILQ_INIT(&gate.sessions);
 	TAILQ_INIT(&gate.dead);
 	gate.limits = cfg.limits;
+	raise_fd_limit(&gate.limits);
 	if (addr_parse(cfg.tor, &gate.upstream.addr, err, sizeof(err)) < 0)
 		fatalx("--tor: %s", err);
 	gate.upstream.cookie_path = cfg.tor_cookie;
