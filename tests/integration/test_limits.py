@@ -5,6 +5,7 @@ queued towards a client that does not read, and the number of clients.
 Each limit is set low in a config file (-c) so the bound is reachable."""
 
 import os
+import shutil
 import socket
 import sys
 import time
@@ -221,6 +222,49 @@ class LimitsTest(unittest.TestCase):
                 time.sleep(0.1)
         for h in held[1:]:
             self.version(h)
+
+
+
+class DescriptorLimitTest(unittest.TestCase):
+    """With few open files allowed, torgate lowers max-clients to what the
+    limit holds and refuses the rest with 451 instead of leaving them
+    hanging or spinning on accept()."""
+
+    NOFILE = 100            # (100 - 64 reserved) / 2 = 18 clients
+
+    def test_clients_fit_the_descriptor_limit(self):
+        if shutil.which("prlimit") is None:
+            self.skipTest("prlimit not installed")
+        d = harness._tempdir("tgt-fd-")
+        path = os.path.join(d, "fd.sock")
+        tg = Torgate("unix:" + env.tap.path, [env.profiles.dir],
+                     [Listener(path, profile="limits")])
+        tg.args = ["prlimit", "--nofile=%d:%d" % (self.NOFILE, self.NOFILE),
+                   "--"] + tg.args
+        clients = []
+        try:
+            tg.start()
+            self.assertIn("max-clients lowered from 16384 to 18",
+                          tg.log_text())
+            for _ in range(18):
+                c = Client(path)
+                clients.append(c)
+                self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+            for _ in range(5):
+                c = Client(path)
+                clients.append(c)
+                self.assertEqual(c.read_raw(timeout=5), TOO_MANY)
+                self.assertEqual(c.expect_closed(), b"")
+            r = clients[0].command(b"GETINFO version\r\n")
+            self.assertTrue(r.startswith(b"250-version="), r)
+            self.assertEqual(tg.log_text().count("Too many open files"), 0)
+        finally:
+            for c in clients:
+                c.close()
+            rc = tg.stop()
+            tg.cleanup()
+            shutil.rmtree(d, ignore_errors=True)
+        self.assertEqual(rc, 0)
 
 
 if __name__ == "__main__":
