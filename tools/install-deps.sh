@@ -6,7 +6,8 @@ set -eu
 
 PKGS="gcc clang llvm meson ninja-build pkg-config \
 libevent-dev libyaml-dev libpcre2-dev libseccomp-dev libapparmor-dev \
-nettle-dev check tor python3 socat"
+nettle-dev check tor python3 socat \
+nyx onionshare-cli python3-stem tmux"
 
 missing=""
 for p in $PKGS; do

@@ -259,8 +259,9 @@ class NyxTest(ClientCase):
                 return s
             if "nyx exited:" in s or time.monotonic() >= deadline:
                 self.fail("%r never on nyx's screen:\n%s\nnyx's stderr:\n%s\n"
-                          "torgate:\n%s" % (text, s, read(self.nyx_err)[-3000:],
-                                            tg.log_text()[-3000:]))
+                          "torgate:\n%s"
+                          % (text, s, read(self.nyx_err)[-3000:],
+                             tg.log_text()[-3000:]))
             time.sleep(0.2)
 
     def test_main_view(self):
@@ -438,7 +439,7 @@ for name, call in (("address", lambda: c.get_info("address")),
     try:
         call()
         r[name] = "allowed"
-    except stem.ControllerError as e:
+    except stem.ControllerError:
         r[name] = "refused"
 c.close()
 print(json.dumps(r))

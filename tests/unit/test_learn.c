@@ -30,7 +30,7 @@ START_TEST(test_escape_roundtrip)
 
 	ck_assert_msg(r != NULL, "'%s' -> '%s': %s", t, re, err);
 	ck_assert(regex_match(r, t, strlen(t), NULL));
-	sprintf(longer, "%sX", t);
+	snprintf(longer, strlen(t) + 2, "%sX", t);
 	ck_assert(!regex_match(r, longer, strlen(longer), NULL));
 	if (strlen(t) > 1)
 		ck_assert(!regex_match(r, "version2", 8, NULL) ||
