@@ -243,6 +243,9 @@ out:
 	for (size_t i = 0; i < cfg.n_listens; i++)
 		listener_free(listeners[i]);
 	free(listeners);
+	/* Freed bufferevents finish from the loop (their finalizers): give
+	 * them one last turn so that nothing is left behind. */
+	event_base_loop(gate.base, EVLOOP_NONBLOCK);
 	profile_set_unref(gate.profiles);
 	event_base_free(gate.base);
 	onions_free(gate.onions);
