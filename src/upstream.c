@@ -25,6 +25,15 @@
  * not tor. */
 #define UPSTREAM_MAX_LINE 8192
 
+/*
+ * Once a PROTOCOLINFO has offered SAFECOOKIE and the cookie could be read,
+ * later connections send AUTHCHALLENGE together with PROTOCOLINFO: one
+ * round trip to tor fewer for every client. Cleared if tor stops
+ * offering it (the connection that finds out fails; the next one asks
+ * first again).
+ */
+static bool safecookie_seen;
+
 typedef enum {
 	UP_CONNECTING,
 	UP_PROTOCOLINFO,
@@ -51,6 +60,7 @@ struct upstream {
 	uint8_t cookie[TOR_COOKIE_LEN];
 	bool have_cookie;
 	uint8_t client_nonce[SAFECOOKIE_NONCE_LEN];
+	bool challenge_sent;    /* AUTHCHALLENGE went with PROTOCOLINFO */
 	char why[512];
 	char *listeners;        /* GETINFO net/listeners/control value */
 	char *socks;            /* GETINFO net/listeners/socks value */
@@ -125,6 +135,17 @@ authenticate(upstream_t *u)
 			return;
 		}
 	}
+	if (u->challenge_sent) {
+		if (u->have_cookie && u->m_safecookie) {
+			u->state = UP_AUTHCHALLENGE;
+			return;
+		}
+		safecookie_seen = false;
+		finish(u, false, "tor no longer offers SAFECOOKIE "
+		    "authentication (or its cookie cannot be read); the next "
+		    "connection will ask first");
+		return;
+	}
 	if (u->have_cookie && u->m_safecookie) {
 		char line[64 + 2 * SAFECOOKIE_NONCE_LEN];
 		char hex[2 * SAFECOOKIE_NONCE_LEN + 1];
@@ -136,6 +157,7 @@ authenticate(upstream_t *u)
 		snprintf(line, sizeof(line), "AUTHCHALLENGE SAFECOOKIE %s", hex);
 		send_line(u, line);
 		u->state = UP_AUTHCHALLENGE;
+		safecookie_seen = true;
 	} else if (u->have_cookie && u->m_cookie) {
 		char line[32 + 2 * TOR_COOKIE_LEN];
 		char hex[2 * TOR_COOKIE_LEN + 1];
@@ -346,6 +368,16 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		u->state = UP_PROTOCOLINFO;
 		send_line(u, "PROTOCOLINFO 1");
+		if (safecookie_seen &&
+		    random_bytes(u->client_nonce, sizeof(u->client_nonce)) == 0) {
+			char line[64 + 2 * SAFECOOKIE_NONCE_LEN];
+			char hex[2 * SAFECOOKIE_NONCE_LEN + 1];
+			hex_encode(u->client_nonce, sizeof(u->client_nonce), hex);
+			snprintf(line, sizeof(line),
+			    "AUTHCHALLENGE SAFECOOKIE %s", hex);
+			send_line(u, line);
+			u->challenge_sent = true;
+		}
 		return;
 	}
 	if (what & BEV_EVENT_EOF)
