@@ -17,7 +17,7 @@ enum {
 	CMD_F_LOCAL = 1 << 4,    /* always answered by torgate itself */
 };
 
-/* Keep sorted by name: cmdtab_lookup() searches it in order. */
+/* Keep sorted by name, for the reader (lookups go through a hash). */
 #define CMDTAB_LIST(X)                                                  \
 	X(ADD_ONION, "ADD_ONION", CMD_F_SECRET)                         \
 	X(ATTACHSTREAM, "ATTACHSTREAM", 0)                              \

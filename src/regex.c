@@ -23,6 +23,7 @@ struct tg_regex {
 	char *src;
 	char prefix[PREFIX_MAX];    /* every match starts with these bytes */
 	size_t prefix_len;
+	bool literal;               /* the pattern is its prefix: compare */
 };
 
 /*
@@ -82,6 +83,9 @@ regex_compile(const char *src, size_t len, char *errbuf, size_t errlen,
 	re->src = xmemdup_nul(src, len);
 	re->prefix_len = literal_prefix(src, len, re->prefix,
 	    sizeof(re->prefix));
+	/* A pattern of plain characters only ("version", "onions/current")
+	 * matches exactly that text: no need for PCRE2 at all. */
+	re->literal = re->prefix_len == len && re->ngroups == 0;
 	if (re->ngroups + 1 > match_data_pairs) {
 		if (match_data != NULL)
 			pcre2_match_data_free(match_data);
@@ -132,6 +136,20 @@ regex_match(const tg_regex_t *re, const char *subject, size_t len,
 	if (re->prefix_len > 0 && (len < re->prefix_len ||
 	    memcmp(subject, re->prefix, re->prefix_len) != 0))
 		return false;
+	if (re->literal) {
+		static size_t whole[2];
+		if (len != re->prefix_len)
+			return false;
+		if (m != NULL) {
+			whole[0] = 0;
+			whole[1] = len;
+			m->subject = subject;
+			m->subject_len = len;
+			m->ngroups = 0;
+			m->ovector = whole;
+		}
+		return true;
+	}
 	rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, 0, match_data,
 	    NULL);
 	if (rc < 0)

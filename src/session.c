@@ -85,6 +85,10 @@ struct session {
 	session_state_t state;
 	struct bufferevent *cbev;       /* client */
 	struct bufferevent *ubev;       /* tor, once authenticated */
+	/* What is to be written, gathered here (evbuffers without
+	 * callbacks) and handed to the bufferevents once per callback. */
+	struct evbuffer *cq;            /* to the client */
+	struct evbuffer *uq;            /* to tor */
 	upstream_t *up;                 /* while connecting */
 	peer_t peer;
 	char *listener_profile;
@@ -187,6 +191,8 @@ session_free(session_t *s)
 	free(s->ring);
 	if (s->event != NULL)
 		evbuffer_free(s->event);
+	evbuffer_free(s->cq);
+	evbuffer_free(s->uq);
 	free(s->owned);
 	for (size_t i = 0; i < RESOLVES_MAX; i++)
 		free(s->resolves[i]);
@@ -206,13 +212,15 @@ session_free(session_t *s)
  * session bufferevent except while a write is pending.
  */
 static void
-flush_bev(struct bufferevent *bev)
+flush_bev(struct bufferevent *bev, struct evbuffer *q)
 {
 	struct evbuffer *out;
 
 	if (bev == NULL)
 		return;
 	out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(q) > 0)
+		evbuffer_add_buffer(out, q);
 	if (evbuffer_get_length(out) == 0)
 		return;
 	if (evbuffer_write(out, bufferevent_getfd(bev)) < 0 &&
@@ -223,6 +231,23 @@ flush_bev(struct bufferevent *bev)
 	}
 	if (evbuffer_get_length(out) > 0)
 		bufferevent_enable(bev, EV_WRITE);
+}
+
+/* Bytes waiting to be written to the client, and to tor. */
+static size_t
+to_client(session_t *s)
+{
+	return evbuffer_get_length(s->cq) +
+	    (s->cbev ? evbuffer_get_length(bufferevent_get_output(s->cbev)) :
+	    0);
+}
+
+static size_t
+to_tor(session_t *s)
+{
+	return evbuffer_get_length(s->uq) +
+	    (s->ubev ? evbuffer_get_length(bufferevent_get_output(s->ubev)) :
+	    0);
 }
 
 /*
@@ -237,17 +262,15 @@ session_flush(session_t *s)
 
 		if (s->dead)
 			return;
-		flush_bev(s->ubev);
-		flush_bev(s->cbev);
+		flush_bev(s->ubev, s->uq);
+		flush_bev(s->cbev, s->cq);
 		if (s->state == S_CLOSING) {
-			if (evbuffer_get_length(bufferevent_get_output(
-			    s->cbev)) == 0)
+			if (to_client(s) == 0)
 				session_free(s);
 			return;
 		}
 		if (s->upstream_paused && s->ubev != NULL &&
-		    evbuffer_get_length(bufferevent_get_output(s->cbev)) <=
-		    s->g->limits.max_output / 2) {
+		    to_client(s) <= s->g->limits.max_output / 2) {
 			s->upstream_paused = false;
 			bufferevent_enable(s->ubev, EV_READ);
 			process_upstream(s);
@@ -323,7 +346,7 @@ pending_pop(session_t *s)
 static int
 flush_local(session_t *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->cbev);
+	struct evbuffer *out = s->cq;
 	pending_t *p;
 
 	while ((p = pending_head(s)) != NULL && !p->forwarded) {
@@ -533,7 +556,7 @@ static pending_t *
 forward(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd,
     const char *args, size_t args_len)
 {
-	struct evbuffer *out = bufferevent_get_output(s->ubev);
+	struct evbuffer *out = s->uq;
 	pending_t *p;
 
 	if (args != NULL) {
@@ -551,10 +574,20 @@ forward(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd,
 			free(r);
 			free_secret_str(full);
 		}
+	} else if (cmd->line_len < 512) {
+		/* One copy into the queue for the common short line. */
+		char buf[512 + 2];
+		memcpy(buf, cmd->line, cmd->line_len);
+		memcpy(buf + cmd->line_len, "\r\n", 2);
+		evbuffer_add(out, buf, cmd->line_len + 2);
+		if (def->flags & CMD_F_SECRET)
+			memwipe(buf, cmd->line_len + 2);
+		goto body;
 	} else {
 		evbuffer_add(out, cmd->line, cmd->line_len);
 	}
 	evbuffer_add(out, "\r\n", 2);
+body:
 	if (cmd != NULL && cmd->multiline) {
 		evbuffer_add(out, cmd->body, cmd->body_len);
 		evbuffer_add(out, ".\r\n", 3);
@@ -750,8 +783,7 @@ static bool
 must_pause_client(session_t *s)
 {
 	return s->npending >= s->g->limits.max_pending ||
-	    evbuffer_get_length(bufferevent_get_output(s->ubev)) >
-	    s->g->limits.max_output;
+	    to_tor(s) > s->g->limits.max_output;
 }
 
 static void
@@ -1192,7 +1224,7 @@ static void
 process_upstream(session_t *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->ubev);
-	struct evbuffer *out = bufferevent_get_output(s->cbev);
+	struct evbuffer *out = s->cq;
 
 	while (s->state == S_PREAUTH || s->state == S_OPEN) {
 		proto_reply_line_t line;
@@ -1200,7 +1232,7 @@ process_upstream(session_t *s)
 		proto_status_t r;
 		pending_t *head;
 
-		if (evbuffer_get_length(out) > s->g->limits.max_output) {
+		if (to_client(s) > s->g->limits.max_output) {
 			if (!s->upstream_paused) {
 				s->upstream_paused = true;
 				bufferevent_disable(s->ubev, EV_READ);
@@ -1403,7 +1435,7 @@ upstream_ready(upstream_t *u, bool ok, const char *why, void *arg)
 		pending_t *p;
 		s->owned = xzalloc(sizeof(*s->owned));
 		s->ev_internal = EVMASK(TEV_STREAM);
-		evbuffer_add(bufferevent_get_output(s->ubev), cmd,
+		evbuffer_add(s->uq, cmd,
 		    sizeof(cmd) - 1);
 		p = pending_push(s);
 		p->forwarded = true;
@@ -1508,6 +1540,8 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 	}
 	s = xzalloc(sizeof(*s));
 	s->g = g;
+	if ((s->cq = evbuffer_new()) == NULL || (s->uq = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new failed");
 	s->id = ++g->next_id;
 	s->state = S_CONNECTING;
 	TAILQ_INSERT_TAIL(&g->sessions, s, link);

@@ -73,6 +73,17 @@ START_TEST(test_groups)
 	ck_assert_uint_eq(m.ovector[2], 0);
 	ck_assert_uint_eq(m.ovector[4], (size_t)-1);    /* unset group */
 	regex_free(re);
+	/* A literal pattern (compared, not run through PCRE2) still fills
+	 * in the match. */
+	re = regex_compile("onions/current", 14, err, sizeof(err), &off);
+	ck_assert_ptr_nonnull(re);
+	ck_assert(regex_match(re, "onions/current", 14, &m));
+	ck_assert_uint_eq(m.ovector[0], 0);
+	ck_assert_uint_eq(m.ovector[1], 14);
+	ck_assert_uint_eq(m.ngroups, 0);
+	ck_assert(!regex_match(re, "onions/currentx", 15, &m));
+	ck_assert(!regex_match(re, "onions/curren", 13, &m));
+	regex_free(re);
 	ck_assert_ptr_null(regex_compile("(", 1, err, sizeof(err), &off));
 	ck_assert(strstr(err, "bad pattern") != NULL);
 }
