@@ -267,7 +267,8 @@ policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
 
 	memset(v, 0, sizeof(*v));
 	v->kind = VERDICT_DENY;
-	v->why = "no rule for this command";
+	v->why = rules->n > 0 ? "arguments match no rule" :
+	    "no rule for this command";
 	if (cmd->multiline) {
 		owned = multiline_subject(cmd, &len);
 		subj = owned;
@@ -292,8 +293,6 @@ policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
 		if (!check_confs(p, cmd->args, cmd->args_len, v))
 			goto done;
 	} else {
-		if (rules->n > 0)
-			v->why = "arguments match no rule";
 		goto done;
 	}
 

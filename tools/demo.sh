@@ -92,4 +92,5 @@ PY
 
 echo
 echo "# what torgate logged (--debug; secrets are redacted):"
-grep -E "rewritten|denied|client|closed" "$dir/torgate.log" | sed 's/^/  /'
+grep -E "rewritten|sent to tor as|denied|client|closed" "$dir/torgate.log" |
+    sed 's/^/  /'

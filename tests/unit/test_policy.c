@@ -121,8 +121,12 @@ START_TEST(test_verdicts)
 	} else {
 		ck_assert_ptr_null(v.args);
 	}
-	if (!c->forward)
+	if (!c->forward) {
 		ck_assert_ptr_nonnull(v.why);
+		/* The log must tell a missing rule from a rule not matching. */
+		ck_assert(strcmp(v.why, "no rule for this command") != 0 ||
+		    p->cmds[def->id].n == 0);
+	}
 	verdict_clear(&v);
 	proto_cmd_clear(&cmd);
 	profile_set_unref(set);
