@@ -240,30 +240,54 @@ proto_status_t
 proto_reply_peek(proto_reply_reader_t *r, struct evbuffer *in,
     proto_reply_line_t *out, proto_err_t *err)
 {
-	struct evbuffer_ptr eol;
-	size_t eol_len = 0, linelen, textlen, buffered;
-	const char *line;
+	return proto_reply_peek_at(r, in, 0, out, err);
+}
+
+proto_status_t
+proto_reply_peek_at(proto_reply_reader_t *r, struct evbuffer *in, size_t off,
+    proto_reply_line_t *out, proto_err_t *err)
+{
+	struct evbuffer_ptr start, eol;
+	size_t eol_len = 0, linelen, textlen, buffered, n;
+	char line[4], last = 0;
 
 	*err = PROTO_OK;
 	memset(out, 0, sizeof(*out));
 	buffered = evbuffer_get_length(in);
-	if (buffered == 0)
+	if (buffered <= off)
 		return PROTO_NEED_MORE;
-	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+	if (evbuffer_ptr_set(in, &start, off, EVBUFFER_PTR_SET) < 0)
+		return PROTO_NEED_MORE;
+	eol = evbuffer_search_eol(in, &start, &eol_len, EVBUFFER_EOL_LF);
 	if (eol.pos < 0) {
-		if (buffered <= r->max_line + 1)
+		if (buffered - off <= r->max_line + 1)
 			return PROTO_NEED_MORE;
 		*err = PROTO_ERR_LINE_TOO_LONG;
 		return PROTO_REJECT;
 	}
-	linelen = (size_t)eol.pos;
+	linelen = (size_t)eol.pos - off;
 	if (linelen > r->max_line + 1) {
 		*err = PROTO_ERR_LINE_TOO_LONG;
 		return PROTO_REJECT;
 	}
-	line = (const char *)evbuffer_pullup(in, (ssize_t)linelen + 1);
+	/* Only the first four bytes and the one before the LF matter: copy
+	 * those instead of making the line contiguous. */
+	n = linelen < sizeof(line) ? linelen : sizeof(line);
+	if (n > 0 && evbuffer_copyout_from(in, &start, line, n) < 0)
+		return PROTO_NEED_MORE;
+	if (linelen > 0) {
+		if (linelen <= n) {
+			last = line[linelen - 1];
+		} else {
+			struct evbuffer_ptr lp;
+			if (evbuffer_ptr_set(in, &lp, (size_t)eol.pos - 1,
+			    EVBUFFER_PTR_SET) < 0 ||
+			    evbuffer_copyout_from(in, &lp, &last, 1) < 0)
+				return PROTO_NEED_MORE;
+		}
+	}
 	textlen = linelen;
-	if (textlen > 0 && line[textlen - 1] == '\r')
+	if (textlen > 0 && last == '\r')
 		textlen--;
 	out->len = linelen + 1;
 	out->text_len = textlen;

@@ -132,4 +132,11 @@ void proto_reply_reader_init(proto_reply_reader_t *r, size_t max_line);
 proto_status_t proto_reply_peek(proto_reply_reader_t *r, struct evbuffer *in,
     proto_reply_line_t *out, proto_err_t *err);
 
+/* The same for the line that starts off bytes into in (the caller has
+ * classified the lines before it and not yet removed them), so that runs
+ * of lines passed on unchanged can be moved in one go. */
+proto_status_t proto_reply_peek_at(proto_reply_reader_t *r,
+    struct evbuffer *in, size_t off, proto_reply_line_t *out,
+    proto_err_t *err);
+
 #endif

@@ -1220,11 +1220,38 @@ log_reply_line(session_t *s, struct evbuffer *in, const proto_reply_line_t *l)
 	free(r);
 }
 
+/* Are the lines of p's reply passed on exactly as tor sent them? */
+static bool
+plain_reply(const pending_t *p)
+{
+	return (p->rule == NULL || p->rule->response.n == 0) &&
+	    p->n_more == 0 && !(p->flags & (P_RESTRICT | P_INTERNAL)) &&
+	    p->cmd != CMD_ADD_ONION && p->cmd != CMD_DEL_ONION &&
+	    p->cmd != CMD_SETEVENTS;
+}
+
+/*
+ * Relay what tor sent. Lines of replies that pass unchanged are not moved
+ * one by one: they are only classified where they lie (proto_reply_peek_at)
+ * and moved to the client in one run (*pass bytes) before anything else is
+ * written, so order is kept. With --debug every line is logged, so runs
+ * are not gathered then.
+ */
+static void
+move_run(struct evbuffer *in, struct evbuffer *out, size_t *pass)
+{
+	if (*pass > 0)
+		evbuffer_remove_buffer(in, out, *pass);
+	*pass = 0;
+}
+
 static void
 process_upstream(session_t *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->ubev);
 	struct evbuffer *out = s->cq;
+	bool batch = !log_is_debug();
+	size_t pass = 0;
 
 	while (s->state == S_PREAUTH || s->state == S_OPEN) {
 		proto_reply_line_t line;
@@ -1232,25 +1259,28 @@ process_upstream(session_t *s)
 		proto_status_t r;
 		pending_t *head;
 
-		if (to_client(s) > s->g->limits.max_output) {
+		if (to_client(s) + pass > s->g->limits.max_output) {
+			move_run(in, out, &pass);
 			if (!s->upstream_paused) {
 				s->upstream_paused = true;
 				bufferevent_disable(s->ubev, EV_READ);
 			}
 			return;
 		}
-		r = proto_reply_peek(&s->rreader, in, &line, &err);
+		r = proto_reply_peek_at(&s->rreader, in, pass, &line, &err);
 		if (r == PROTO_NEED_MORE)
 			break;
 		if (r == PROTO_REJECT) {
+			move_run(in, out, &pass);
 			log_warnx("session %llu: tor sent a bad reply (%s); "
 			    "closing", (unsigned long long)s->id,
 			    proto_err_str(err));
 			session_close_after_flush(s);
 			return;
 		}
-		log_reply_line(s, in, &line);
 		if (line.is_event) {
+			move_run(in, out, &pass);
+			log_reply_line(s, in, &line);
 			if (line.starts_msg) {
 				const char *t = (const char *)evbuffer_pullup(in,
 				    (ssize_t)line.len);
@@ -1287,18 +1317,31 @@ process_upstream(session_t *s)
 		}
 		head = pending_head(s);
 		if (head == NULL || !head->forwarded) {
+			move_run(in, out, &pass);
 			log_warnx("session %llu: reply from tor to no command; "
 			    "closing", (unsigned long long)s->id);
 			session_close_after_flush(s);
 			return;
 		}
-		emit_reply_line(s, head, &line, in, out);
+		if (batch && plain_reply(head)) {
+			pass += line.len;
+		} else {
+			move_run(in, out, &pass);
+			log_reply_line(s, in, &line);
+			emit_reply_line(s, head, &line, in, out);
+		}
 		if (line.ends_msg) {
 			pending_pop(s);
-			if (flush_local(s) < 0)
-				return;
+			head = pending_head(s);
+			if (head != NULL && !head->forwarded) {
+				/* torgate's own answers come after this reply */
+				move_run(in, out, &pass);
+				if (flush_local(s) < 0)
+					return;
+			}
 		}
 	}
+	move_run(in, out, &pass);
 }
 
 /* ---- libevent callbacks --------------------------------------------- */

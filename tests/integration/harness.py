@@ -709,7 +709,7 @@ class Torgate:
     START_TIMEOUT = 20.0
 
     def __init__(self, tor_addr, profile_dirs, listeners, extra_args=(),
-                 binary=None):
+                 binary=None, debug=True):
         self.binary = binary or torgate_binary()
         if not self.binary or not os.access(self.binary, os.X_OK):
             raise HarnessError("torgate binary not found (env TORGATE=%r)"
@@ -718,7 +718,10 @@ class Torgate:
         self.stderr_path = os.path.join(self.dir, "torgate.log")
         self.tor_addr = tor_addr
         self.listeners = listeners
-        args = [self.binary, "-f", "--debug", "-t", tor_addr]
+        # --debug logs every line and makes torgate relay reply lines one
+        # by one; without it, runs of unchanged lines move in one go.
+        args = [self.binary, "-f"] + (["--debug"] if debug else []) + \
+            ["-t", tor_addr]
         for d in profile_dirs:
             args += ["-p", d]
         for lst in listeners:

@@ -58,7 +58,7 @@ def setUpModule():
         env.path = os.path.join(env.dir, "tg.sock")
         env.tg = Torgate("unix:" + env.tap.path, [env.profiles.dir],
                          [Listener(env.path, profile="limits")],
-                         extra_args=["-c", conf]).start()
+                         extra_args=["-c", conf], debug=False).start()
     except BaseException:
         tearDownModule()
         raise

@@ -81,11 +81,13 @@ def _start_torgate():
     last = None
     for _ in range(3):  # the free TCP port may be taken meanwhile
         env.tcp_addr = ("127.0.0.1", harness.free_tcp_port())
+        # Without --debug: the relay then moves runs of reply lines at
+        # once, the path users run (--debug relays line by line).
         tg = Torgate("unix:" + env.tap.path, [env.profiles.dir], [
             Listener(env.unix_path, profile="main"),
             Listener(env.tcp_addr, profile="main"),
             Listener(env.rewrite_path, profile="rewrite"),
-        ])
+        ], debug=False)
         try:
             tg.start()
             env.tg = tg
