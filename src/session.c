@@ -830,19 +830,32 @@ process_client(session_t *s)
 
 /* ---- replies from tor ----------------------------------------------- */
 
-/* Rewrite a line with the first matching rule of the lists; NULL if none
- * matched. */
+/* Rewrite a reply line with the first matching response rule of p's
+ * rule, then of each per-key rule (every one: a multi-key read may carry
+ * many); NULL if none matched. */
 static char *
-rewrite_line(session_t *s, const line_rules_t *const *lists, size_t n,
-    const char *text, size_t len, size_t *nlen)
+rewrite_reply(session_t *s, const pending_t *p, const char *text,
+    size_t len, size_t *nlen)
 {
-	for (size_t i = 0; i < n; i++) {
-		char *r = policy_rewrite_line(lists[i], text, len, &s->vars,
-		    nlen);
-		if (r != NULL)
-			return r;
-	}
-	return NULL;
+	char *r = NULL;
+
+	if (p->rule != NULL)
+		r = policy_rewrite_line(&p->rule->response, text, len,
+		    &s->vars, nlen);
+	for (size_t i = 0; r == NULL && i < p->n_more; i++)
+		r = policy_rewrite_line(&p->more[i]->response, text, len,
+		    &s->vars, nlen);
+	return r;
+}
+
+/* Are the lines of p's reply passed on exactly as tor sent them? */
+static bool
+plain_reply(const pending_t *p)
+{
+	return (p->rule == NULL || p->rule->response.n == 0) &&
+	    p->n_more == 0 && !(p->flags & (P_RESTRICT | P_INTERNAL)) &&
+	    p->cmd != CMD_ADD_ONION && p->cmd != CMD_DEL_ONION &&
+	    p->cmd != CMD_SETEVENTS;
 }
 
 /* Append a rewritten line to out, keeping the line's framing: a status
@@ -979,16 +992,11 @@ static void
 emit_reply_line(session_t *s, pending_t *p, const proto_reply_line_t *line,
     struct evbuffer *in, struct evbuffer *out)
 {
-	const line_rules_t *lists[1 + 8];
-	size_t nl = 0, nlen;
+	size_t nlen;
 	const char *text;
 	char *n;
-	bool needs_text = p->rule != NULL || p->n_more > 0 ||
-	    (p->flags & (P_RESTRICT | P_INTERNAL)) ||
-	    p->cmd == CMD_ADD_ONION || p->cmd == CMD_DEL_ONION ||
-	    p->cmd == CMD_SETEVENTS;
 
-	if (!needs_text) {
+	if (plain_reply(p)) {
 		evbuffer_remove_buffer(in, out, line->len);
 		return;
 	}
@@ -1012,14 +1020,9 @@ emit_reply_line(session_t *s, pending_t *p, const proto_reply_line_t *line,
 			return;
 		}
 	}
-	if (p->rule != NULL && p->rule->response.n > 0)
-		lists[nl++] = &p->rule->response;
-	for (size_t i = 0; i < p->n_more && nl < ARRAY_LEN(lists); i++)
-		lists[nl++] = &p->more[i]->response;
 	n = NULL;
-	if (nl > 0 && !(line->is_data && line->text_len == 1 &&
-	    text[0] == '.'))
-		n = rewrite_line(s, lists, nl, text, line->text_len, &nlen);
+	if (!(line->is_data && line->text_len == 1 && text[0] == '.'))
+		n = rewrite_reply(s, p, text, line->text_len, &nlen);
 	if (n == NULL) {
 		evbuffer_remove_buffer(in, out, line->len);
 		return;
@@ -1175,7 +1178,6 @@ deliver_event(session_t *s, struct evbuffer *out)
 	for (;;) {
 		proto_reply_line_t line;
 		proto_err_t err;
-		const line_rules_t *lists[1] = { &rule->response };
 		const char *text;
 		size_t nlen;
 		char *n;
@@ -1183,7 +1185,8 @@ deliver_event(session_t *s, struct evbuffer *out)
 			break;
 		text = (const char *)evbuffer_pullup(ev, (ssize_t)line.len);
 		n = line.is_data && line.text_len == 1 && text[0] == '.' ?
-		    NULL : rewrite_line(s, lists, 1, text, line.text_len, &nlen);
+		    NULL : policy_rewrite_line(&rule->response, text,
+		    line.text_len, &s->vars, &nlen);
 		if (n == NULL) {
 			evbuffer_remove_buffer(ev, rewritten, line.len);
 			continue;
@@ -1218,16 +1221,6 @@ log_reply_line(session_t *s, struct evbuffer *in, const proto_reply_line_t *l)
 	r = redact_reply(text, l->text_len);
 	log_debug("session %llu: T> %s", (unsigned long long)s->id, r);
 	free(r);
-}
-
-/* Are the lines of p's reply passed on exactly as tor sent them? */
-static bool
-plain_reply(const pending_t *p)
-{
-	return (p->rule == NULL || p->rule->response.n == 0) &&
-	    p->n_more == 0 && !(p->flags & (P_RESTRICT | P_INTERNAL)) &&
-	    p->cmd != CMD_ADD_ONION && p->cmd != CMD_DEL_ONION &&
-	    p->cmd != CMD_SETEVENTS;
 }
 
 /*

@@ -267,5 +267,45 @@ class DescriptorLimitTest(unittest.TestCase):
         self.assertEqual(rc, 0)
 
 
+class ManyKeyRewritesTest(unittest.TestCase):
+    """A multi-key GETINFO allowed key by key applies the response rules
+    of every key's rule, however many keys there are: none is left out."""
+
+    KEYS = ["version", "process/pid", "process/user",
+            "process/descriptor-limit", "traffic/read", "traffic/written",
+            "uptime", "status/version/current", "config-file",
+            "net/listeners/socks", "dormant"]
+
+    def test_every_key_rewritten(self):
+        prof = ProfileDir()
+        rules = [{"pattern": k,
+                  "response": [{"pattern": "250-%s=.*" % k,
+                                "replacement": "250-%s=redacted" % k}]}
+                 for k in self.KEYS]
+        prof.add("many", {"GETINFO": rules})
+        d = harness._tempdir("tgt-many-")
+        path = os.path.join(d, "m.sock")
+        tg = Torgate("unix:" + env.tap.path, [prof.dir],
+                     [Listener(path, profile="many")], debug=False)
+        c = None
+        try:
+            tg.start()
+            c = Client(path)
+            self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+            r = c.command(("GETINFO %s\r\n" % " ".join(self.KEYS)).encode())
+            lines = r.decode().split("\r\n")
+            self.assertEqual(lines[-2], "250 OK", r)
+            for k in self.KEYS:
+                self.assertIn("250-%s=redacted" % k, lines, r)
+        finally:
+            if c is not None:
+                c.close()
+            rc = tg.stop()
+            tg.cleanup()
+            prof.cleanup()
+            shutil.rmtree(d, ignore_errors=True)
+        self.assertEqual(rc, 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
