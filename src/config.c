@@ -226,7 +226,7 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 		yaml_node_t *v = yaml_document_get_node(&doc, p->value);
 		const char *key = k->type == YAML_SCALAR_NODE ?
 		    (const char *)k->data.scalar.value : "";
-		session_limits_t *L = &cfg->limits;
+		limits_t *L = &cfg->limits;
 
 		if (!strcmp(key, "listen"))
 			each_string(&f, v, key, file_listen);
@@ -364,7 +364,7 @@ config_parse(config_t *cfg, int argc, char **argv)
 void
 config_defaults(config_t *cfg)
 {
-	session_limits_t *L = &cfg->limits;
+	limits_t *L = &cfg->limits;
 
 	if (cfg->n_listens == 0)
 		for (size_t i = 0; i < ARRAY_LEN(default_listens); i++)

@@ -17,7 +17,23 @@
 #include <stddef.h>
 
 #include "addr.h"
-#include "session.h"
+
+typedef struct limits {
+	size_t max_line;        /* longest command line from a client */
+	size_t max_preauth_line;/* the same before AUTHENTICATE */
+	size_t max_body;        /* largest multi-line command body */
+	size_t max_reply_line;  /* longest line accepted from tor */
+	size_t max_pending;     /* commands in flight per client */
+	size_t max_output;      /* bytes queued towards a slow client before
+	                         * torgate stops reading from its tor */
+	unsigned max_clients;
+} limits_t;
+
+typedef enum {
+	MODE_ENFORCE = 0,
+	MODE_COMPLAIN,      /* forward everything, log what would be denied */
+	MODE_LEARN,         /* complain, and write suggested profiles */
+} gate_mode_t;
 
 typedef struct config {
 	listen_spec_t *listens;
@@ -33,7 +49,7 @@ typedef struct config {
 	bool check;                /* --check: validate and exit */
 	bool complain;             /* --complain */
 	char *learn_dir;           /* --learn DIR */
-	session_limits_t limits;
+	limits_t limits;
 	unsigned upstream_pool;    /* spare upstream connections */
 	bool upstream_pool_set;
 } config_t;

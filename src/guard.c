@@ -10,7 +10,7 @@
 #include <sys/un.h>
 
 #include "guard.h"
-#include "torauth.h"
+#include "kvline.h"
 #include "util.h"
 
 void
@@ -36,7 +36,7 @@ guard_targets_add_tor_list(guard_targets_t *g, const char *value, size_t len)
 		if (p == end)
 			break;
 		if (*p == '"') {
-			used = torauth_unquote(p, (size_t)(end - p), &item, &ilen);
+			used = kvline_unquote(p, (size_t)(end - p), &item, &ilen);
 			if (used < 0)
 				break;
 			p += used;
@@ -220,7 +220,7 @@ guard_port_ok(const guard_targets_t *g, const char *spec, size_t len,
 		bool ok;
 		p += 5;
 		if (p < end && *p == '"') {
-			if (torauth_unquote(p, (size_t)(end - p), &path, &plen) < 0)
+			if (kvline_unquote(p, (size_t)(end - p), &path, &plen) < 0)
 				return true;    /* tor rejects it */
 		} else {
 			path = xmemdup_nul(p, (size_t)(end - p));

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "kvline.h"
-#include "torauth.h"
 #include "util.h"
 
 static bool
@@ -55,7 +54,7 @@ kvline_parse(const char *s, size_t len, kvlist_t *out)
 		}
 		p++;
 		if (p < end && *p == '"') {
-			long used = torauth_unquote(p, (size_t)(end - p), &val,
+			long used = kvline_unquote(p, (size_t)(end - p), &val,
 			    &vlen);
 			if (used < 0) {
 				free(key);
@@ -131,4 +130,84 @@ words_clear(words_t *w)
 		free(w->v[i]);
 	free(w->v);
 	memset(w, 0, sizeof(*w));
+}
+
+char *
+kvline_quote(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = xmalloc(2 * n + 3), *p = out;
+
+	*p++ = '"';
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = '"';
+	*p = '\0';
+	return out;
+}
+
+long
+kvline_unquote(const char *s, size_t len, char **out, size_t *outlen)
+{
+	char *buf, *p;
+	size_t i;
+
+	if (len == 0 || s[0] != '"')
+		return -1;
+	buf = p = xmalloc(len);
+	for (i = 1; i < len; i++) {
+		char c = s[i];
+		if (c == '"') {
+			*p = '\0';
+			*out = buf;
+			*outlen = (size_t)(p - buf);
+			return (long)(i + 1);
+		}
+		if (c == '\n' || c == '\0')
+			break;
+		if (c != '\\') {
+			*p++ = c;
+			continue;
+		}
+		if (++i >= len)
+			break;
+		c = s[i];
+		switch (c) {
+		case 'n': *p++ = '\n'; break;
+		case 'r': *p++ = '\r'; break;
+		case 't': *p++ = '\t'; break;
+		case '"': case '\\': case '\'':
+			*p++ = c;
+			break;
+		case 'x': case 'X': {
+			int hi, lo;
+			if (i + 2 >= len || (hi = hex_digit(s[i + 1])) < 0 ||
+			    (lo = hex_digit(s[i + 2])) < 0)
+				goto fail;
+			*p++ = (char)(hi << 4 | lo);
+			i += 2;
+			break;
+		}
+		case '0': case '1': case '2': case '3':
+		case '4': case '5': case '6': case '7': {
+			int v = 0, k;
+			for (k = 0; k < 3 && i < len && s[i] >= '0' &&
+			    s[i] <= '7'; k++, i++)
+				v = v * 8 + (s[i] - '0');
+			i--;
+			if (v > 255)
+				goto fail;
+			*p++ = (char)v;
+			break;
+		}
+		default:
+			goto fail;      /* tor rejects other escapes */
+		}
+	}
+fail:
+	free(buf);
+	return -1;
 }

@@ -41,4 +41,17 @@ typedef struct words {
 void words_split(const char *s, size_t len, words_t *out);
 void words_clear(words_t *w);
 
+/* Return s as a control-protocol QuotedString: "..." with \ and " escaped.
+ * The caller wipes and frees it. */
+char *kvline_quote(const char *s);
+
+/*
+ * Decode a QuotedString at s[0..len) (starting with '"') into a new string
+ * of *outlen bytes; returns the number of input bytes used, or -1 if s is
+ * not a complete QuotedString. Accepts exactly the escapes tor's
+ * unescape_string() accepts: \n \r \t \" \\ \' \xHH and \N, \NN, \NNN octal
+ * (at most 255); anything else, or a raw newline, is an error.
+ */
+long kvline_unquote(const char *s, size_t len, char **out, size_t *outlen);
+
 #endif

@@ -95,7 +95,7 @@ load_profiles(const config_t *cfg)
 #define FD_RESERVE 64
 
 static void
-raise_fd_limit(session_limits_t *L)
+raise_fd_limit(limits_t *L)
 {
 	struct rlimit rl;
 	rlim_t fit;

@@ -37,7 +37,7 @@
 #include "peer.h"
 #include "profile.h"
 #include "proto.h"
-#include "rewrite.h"
+#include "template.h"
 
 typedef enum {
 	VERDICT_DENY = 0,

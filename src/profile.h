@@ -37,7 +37,7 @@
 
 #include "cmdtab.h"
 #include "regex.h"
-#include "rewrite.h"
+#include "template.h"
 
 /* Where something was written: file name, 1-based line and column. */
 typedef struct src_loc {

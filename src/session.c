@@ -441,7 +441,7 @@ do_authchallenge(session_t *s, const proto_cmd_t *cmd)
 	}
 	if (*a == '"') {
 		char *q;
-		long used = torauth_unquote(a, (size_t)(end - a), &q, &nlen);
+		long used = kvline_unquote(a, (size_t)(end - a), &q, &nlen);
 		if (used != end - a) {
 			if (used > 0)
 				free(q);

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "config.h"
 #include "guard.h"
 #include "onions.h"
 #include "pool.h"
@@ -31,16 +32,6 @@
 
 struct event_base;
 
-typedef struct session_limits {
-	size_t max_line;        /* longest command line from a client */
-	size_t max_preauth_line;/* the same before AUTHENTICATE */
-	size_t max_body;        /* largest multi-line command body */
-	size_t max_reply_line;  /* longest line accepted from tor */
-	size_t max_pending;     /* commands in flight per client */
-	size_t max_output;      /* bytes queued towards a slow client before
-	                         * torgate stops reading from its tor */
-	unsigned max_clients;
-} session_limits_t;
 
 /* One listener's settings that its sessions need. */
 typedef struct listener_info {
@@ -51,11 +42,6 @@ typedef struct listener_info {
 typedef struct session session_t;
 TAILQ_HEAD(session_list, session);
 
-typedef enum {
-	MODE_ENFORCE = 0,
-	MODE_COMPLAIN,      /* forward everything, log what would be denied */
-	MODE_LEARN,         /* complain, and write suggested profiles */
-} gate_mode_t;
 
 typedef struct learn_set learn_set_t;
 
@@ -64,7 +50,7 @@ typedef struct gate {
 	struct event_base *base;
 	upstream_conf_t upstream;
 	profile_set_t *profiles;    /* current set; sessions hold a ref */
-	session_limits_t limits;
+	limits_t limits;
 	unsigned n_sessions;
 	uint64_t next_id;
 	struct session_list sessions;

@@ -34,17 +34,4 @@ void torauth_safecookie(const uint8_t cookie[TOR_COOKIE_LEN],
  * line end); NULL with errno on failure. Wipe it with free_secret_str(). */
 char *torauth_read_password(const char *path);
 
-/* Return s as a control-protocol QuotedString: "..." with \ and " escaped.
- * The caller wipes and frees it. */
-char *torauth_quote(const char *s);
-
-/*
- * Decode a QuotedString at s[0..len) (starting with '"') into a new string
- * of *outlen bytes; returns the number of input bytes used, or -1 if s is
- * not a complete QuotedString. Accepts exactly the escapes tor's
- * unescape_string() accepts: \n \r \t \" \\ \' \xHH and \N, \NN, \NNN octal
- * (at most 255); anything else, or a raw newline, is an error.
- */
-long torauth_unquote(const char *s, size_t len, char **out, size_t *outlen);
-
 #endif

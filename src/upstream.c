@@ -17,6 +17,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "kvline.h"
 #include "log.h"
 #include "upstream.h"
 #include "util.h"
@@ -175,7 +176,7 @@ authenticate(upstream_t *u)
 			    u->conf->password_file, strerror(errno));
 			return;
 		}
-		q = torauth_quote(pw);
+		q = kvline_quote(pw);
 		line = xasprintf("AUTHENTICATE %s", q);
 		send_line(u, line);
 		free_secret_str(line);
@@ -232,7 +233,7 @@ parse_protocolinfo_line(upstream_t *u, const char *text)
 		if ((v = find_kv(text, "COOKIEFILE")) != NULL) {
 			char *path;
 			size_t plen;
-			if (torauth_unquote(v, strlen(v), &path, &plen) > 0) {
+			if (kvline_unquote(v, strlen(v), &path, &plen) > 0) {
 				free(u->cookiefile);
 				if (memchr(path, '\0', plen) == NULL)
 					u->cookiefile = path;
@@ -244,7 +245,7 @@ parse_protocolinfo_line(upstream_t *u, const char *text)
 		if ((v = find_kv(text, "Tor")) != NULL) {
 			char *ver;
 			size_t vlen;
-			if (torauth_unquote(v, strlen(v), &ver, &vlen) > 0) {
+			if (kvline_unquote(v, strlen(v), &ver, &vlen) > 0) {
 				free(u->version);
 				u->version = ver;
 			}

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "regex.h"
-#include "rewrite.h"
+#include "template.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * rewrite.h: replacement templates (a safe subset of Python's str.format,
+ * template.h: replacement templates (a safe subset of Python's str.format,
  * as onion-grater profiles use them) and reply-line rewriting.
  *
  * Template syntax:
@@ -16,8 +16,8 @@
  * anywhere in the template are load-time errors. A group that did not take
  * part in the match expands to nothing (Python would print "None").
  */
-#ifndef TORGATE_REWRITE_H
-#define TORGATE_REWRITE_H
+#ifndef TORGATE_TEMPLATE_H
+#define TORGATE_TEMPLATE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * test_rewrite.c: unit tests for rewrite.c (replacement templates).
+ * test_template.c: unit tests for template.c (replacement templates).
  *
  * Most cases are rows of two tables: OK rows compile a pattern and a
  * template, match a subject and compare the expansion; ERR rows expect
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "regex.h"
-#include "rewrite.h"
+#include "template.h"
 #include "util.h"
 
 /* Variables every OK row expands with. */
@@ -361,9 +361,9 @@ START_TEST(test_large)
 END_TEST
 
 static Suite *
-rewrite_suite(void)
+template_suite(void)
 {
-	Suite *s = suite_create("rewrite");
+	Suite *s = suite_create("template");
 	TCase *tc;
 
 	tc = tcase_create("ok");
@@ -388,7 +388,7 @@ rewrite_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(rewrite_suite());
+	SRunner *sr = srunner_create(template_suite());
 	int failed;
 
 	srunner_run_all(sr, CK_NORMAL);

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "rewrite.h"
+#include "template.h"
 #include "util.h"
 
 typedef enum {
