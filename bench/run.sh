@@ -12,6 +12,15 @@
 # medians with ratios. The relay and torgate both reach tor over its unix
 # socket. Every process it starts is stopped on exit.
 #
+# Before and after: BENCH_BASE=REF (e.g. BENCH_BASE=HEAD~1 or main) also
+# builds torgate at that commit and runs it, with the same profile and
+# configuration, in front of the same tor as a fourth path, "base",
+# measured in the same rounds (direct, relay, base, torgate, ...). The
+# table then gains a "base" column and a "tg/base" ratio: torgate's speed
+# relative to the base, so above 1 torgate (the work tree, or BENCH_REF) is
+# faster than the base, below 1 slower; for latencies it is base/torgate,
+# so above 1 still means torgate is better.
+#
 # Environment:
 #   BENCH_QUICK=1            smaller counts, 2 rounds, idle 1000 only (~1 min)
 #   BENCH_ROUNDS=N           interleaved rounds (default 5)
@@ -28,6 +37,14 @@
 #   BENCH_BUILD_DIR          meson build directory (default build-bench)
 #   BENCH_REF=COMMIT         measure that commit (exported and built in the
 #                            temporary directory) instead of the work tree
+#   BENCH_BASE=REF           also measure torgate at REF (a commit, branch
+#                            or tag; exported with git archive and built,
+#                            release, in the temporary directory) as the
+#                            "base" path, for before/after numbers from one
+#                            run; works with BENCH_REF too. Results get
+#                            target=base (and base-mdwe) lines, the table a
+#                            base column and tg/base ratios, the idle part
+#                            a base row for each size. Unset: no base.
 #   BENCH_CPUS=LIST|none     CPUs for tor, the relay, torgate and the load
 #                            generator (taskset -c LIST). Default: the last
 #                            CPU alone, so that every path pays the same
@@ -78,6 +95,9 @@ modes=${BENCH_MODES:-connect rtt pipeline concurrent rewrite-rtt rewrite events}
 transports=${BENCH_TRANSPORTS:-unix tcp}
 relay_idle_max=${BENCH_IDLE_RELAY_MAX:-1000}
 
+say() { printf '%s\n' "$*" >&2; }
+die() { say "bench: $*"; exit 1; }
+
 # One CPU by default: see BENCH_CPUS above.
 cpus=${BENCH_CPUS:-$(( $(nproc) - 1 ))}
 pin=()
@@ -87,18 +107,29 @@ if [ "$cpus" != none ]; then
 	pin=(taskset -c "$cpus")
 fi
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "bench: $*"; exit 1; }
-
 for tool in tor socat meson ninja cc pkg-config python3; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool is needed"
 done
+
+# Commits are resolved once, here: the table names what was built even if
+# the branch moves during the run.
+ref_commit='' base_commit=''
+if [ -n "${BENCH_REF:-}" ]; then
+	ref_commit=$(git -C "$root" rev-parse --verify --quiet \
+	    "$BENCH_REF^{commit}") || die "BENCH_REF=$BENCH_REF: no such commit"
+fi
+if [ -n "${BENCH_BASE:-}" ]; then
+	base_commit=$(git -C "$root" rev-parse --verify --quiet \
+	    "$BENCH_BASE^{commit}") ||
+	    die "BENCH_BASE=$BENCH_BASE: no such commit"
+fi
 
 # ---- processes and cleanup -------------------------------------------------
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tgb.XXXXXX")
 chmod 700 "$tmp"
 tor_pid='' relay_u_pid='' relay_t_pid='' tg_pid='' tgm_pid=''
+base_pid='' basem_pid=''
 
 stop() {        # stop PID's process group (started with setsid), then PID
 	local pid=$1
@@ -115,6 +146,8 @@ stop() {        # stop PID's process group (started with setsid), then PID
 cleanup() {
 	stop "$tg_pid"
 	stop "$tgm_pid"
+	stop "$base_pid"
+	stop "$basem_pid"
 	stop "$relay_u_pid"
 	stop "$relay_t_pid"
 	stop "$tor_pid"
@@ -130,17 +163,25 @@ trap 'exit 130' INT TERM
 # ---- build -----------------------------------------------------------------
 
 mkdir -p "$out"
-if [ -n "${BENCH_REF:-}" ]; then
-	# Measure a commit instead of the work tree: export it and build it
-	# on the side (nothing in the repository changes).
+
+# build_commit COMMIT SRC BUILD: export COMMIT into SRC and build torgate
+# (release) in BUILD, on the side: nothing in the repository changes.
+build_commit() {
+	local commit=$1 src=$2 bld=$3
+	mkdir "$src"
+	git -C "$root" archive --format=tar "$commit" | tar -x -C "$src" ||
+	    die "cannot export $commit"
+	meson setup "$bld" "$src" -Dbuildtype=release \
+	    -Db_ndebug=true -Dtests=false >/dev/null ||
+	    die "meson setup failed for $commit"
+	ninja -C "$bld" src/torgate >/dev/null ||
+	    die "building torgate at $commit failed"
+}
+
+if [ -n "$ref_commit" ]; then
+	# Measure a commit instead of the work tree.
 	say "== building torgate at $BENCH_REF (release) and the load generator"
-	mkdir "$tmp/src"
-	git -C "$root" archive --format=tar "$BENCH_REF" | tar -x -C "$tmp/src" ||
-	    die "cannot export $BENCH_REF"
-	meson setup "$tmp/build" "$tmp/src" -Dbuildtype=release \
-	    -Db_ndebug=true -Dtests=false >/dev/null || die "meson setup failed"
-	ninja -C "$tmp/build" src/torgate >/dev/null ||
-	    die "building torgate failed"
+	build_commit "$ref_commit" "$tmp/src" "$tmp/build"
 	torgate=$tmp/build/src/torgate
 else
 	say "== building torgate (release) and the load generator"
@@ -153,7 +194,7 @@ else
 	    die "building torgate failed (BENCH_REF=HEAD measures the last commit)"
 	torgate=$build/src/torgate
 fi
-if [ -z "${BENCH_REF:-}" ] &&
+if [ -z "$ref_commit" ] &&
     ninja -C "$build" -t targets all 2>/dev/null | grep -q '^bench/loadgen:'; then
 	ninja -C "$build" bench/loadgen >/dev/null || die "building loadgen failed"
 	loadgen=$build/bench/loadgen
@@ -163,6 +204,12 @@ else
 	cc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o "$loadgen" \
 	    "$here/loadgen.c" $(pkg-config --cflags --libs nettle) ||
 	    die "building loadgen failed"
+fi
+base_torgate=''
+if [ -n "$base_commit" ]; then
+	say "== building the base, torgate at $BENCH_BASE (release)"
+	build_commit "$base_commit" "$tmp/base-src" "$tmp/base-build"
+	base_torgate=$tmp/base-build/src/torgate
 fi
 
 # ---- tor, the relay, torgate -----------------------------------------------
@@ -185,6 +232,8 @@ tor_tcp=$("$loadgen" freeport)
 relay_tcp=$("$loadgen" freeport)
 tg_tcp=$("$loadgen" freeport)
 tgm_tcp=$("$loadgen" freeport)
+base_tcp=$("$loadgen" freeport)
+basem_tcp=$("$loadgen" freeport)
 mkdir -m 700 "$tmp/tor"
 tor_ctl=$tmp/tor/control
 cookie=$tmp/tor/control_auth_cookie
@@ -274,6 +323,24 @@ start_torgate() {
 start_torgate
 wait_for "the relay" test -S "$tmp/relay.sock"
 
+# The base: the same profile, configuration and tor, its own sockets.
+base='' base_fresh_rss=()
+start_base() {
+	rm -f "$tmp/base.sock"
+	setsid "${pin[@]}" "$base_torgate" -f -t "unix:$tor_ctl" \
+	    -p "$tmp/profiles" -c "$tmp/torgate.yml" \
+	    -l "unix:$tmp/base.sock,profile=bench" \
+	    -l "127.0.0.1:$base_tcp,profile=bench" 2>>"$tmp/base.log" &
+	base_pid=$!
+	wait_for "the base torgate" test -S "$tmp/base.sock"
+	sleep 0.2
+	base_fresh_rss+=("$(awk '/^VmRSS:/ { print $2 }' "/proc/$base_pid/status")")
+}
+if [ -n "$base_torgate" ]; then
+	base=base
+	start_base
+fi
+
 # A second torgate as its systemd unit runs it: MemoryDenyWriteExecute=yes
 # (here PR_SET_MDWE, Linux 6.3+) keeps PCRE2 from JIT-compiling.
 mdwe="torgate-mdwe"
@@ -288,6 +355,16 @@ else
 	say "bench: no PR_SET_MDWE here; skipping torgate without JIT"
 	mdwe=''
 fi
+base_mdwe=''
+if [ -n "$base" ] && [ -n "$mdwe" ]; then
+	base_mdwe="base-mdwe"
+	setsid "${pin[@]}" "$loadgen" exec-mdwe "$base_torgate" -f \
+	    -t "unix:$tor_ctl" -p "$tmp/profiles" -c "$tmp/torgate.yml" \
+	    -l "unix:$tmp/basem.sock,profile=bench" \
+	    -l "127.0.0.1:$basem_tcp,profile=bench" 2>>"$tmp/base-mdwe.log" &
+	basem_pid=$!
+	wait_for "the base torgate (MDWE)" test -S "$tmp/basem.sock"
+fi
 
 # addr TARGET TRANSPORT: loadgen's --target and --auth for it.
 addr() {
@@ -300,6 +377,10 @@ addr() {
 	torgate/tcp)	echo "--target 127.0.0.1:$tg_tcp --auth null" ;;
 	torgate-mdwe/unix) echo "--target unix:$tmp/tgm.sock --auth null" ;;
 	torgate-mdwe/tcp) echo "--target 127.0.0.1:$tgm_tcp --auth null" ;;
+	base/unix)	echo "--target unix:$tmp/base.sock --auth null" ;;
+	base/tcp)	echo "--target 127.0.0.1:$base_tcp --auth null" ;;
+	base-mdwe/unix)	echo "--target unix:$tmp/basem.sock --auth null" ;;
+	base-mdwe/tcp)	echo "--target 127.0.0.1:$basem_tcp --auth null" ;;
 	esac
 }
 pid_of() {
@@ -308,11 +389,12 @@ pid_of() {
 	relay/unix)	echo "$relay_u_pid" ;;
 	relay/tcp)	echo "$relay_t_pid" ;;
 	torgate/*)	echo "$tg_pid" ;;
+	base/*)		echo "$base_pid" ;;
 	esac
 }
 
 for tr in unix tcp; do
-	for t in direct relay torgate $mdwe; do
+	for t in direct relay $base torgate $base_mdwe $mdwe; do
 		# shellcheck disable=SC2046
 		v=$("$loadgen" probe $(addr "$t" "$tr") --cookie "$cookie" |
 		    sed -n 's/^version=//p')
@@ -341,7 +423,7 @@ run() {
 	rewrite-rtt|rewrite)
 		local base=rtt n=$n_rtt
 		[ "$mode" = rewrite ] && base=pipeline n=$n_rewrite
-		if [ "$t" = torgate ] || [ "$t" = torgate-mdwe ]; then
+		if [ "$t" != direct ] && [ "$t" != relay ]; then
 			set -- "$base" -n "$n" --label "$mode" --cmd "$rw_cmd" \
 			    --reply "$rw_reply" "$@"
 		else    # tor cannot rewrite: the plain command is the baseline
@@ -364,9 +446,9 @@ start=$(date +%s)
 for r in $(seq "$rounds"); do
 	for mode in $modes; do
 		for tr in $transports; do
-			targets="direct relay torgate"
+			targets="direct relay $base torgate"
 			case $mode in
-			pipeline|rewrite) targets="$targets $mdwe" ;;
+			pipeline|rewrite) targets="$targets $base_mdwe $mdwe" ;;
 			esac
 			for t in $targets; do
 				run "$mode" "$t" "$tr" "$r"
@@ -383,7 +465,7 @@ if [ -n "$idle_sizes" ]; then
 fi
 for tr in $transports; do
 	for n in $idle_sizes; do
-		for t in direct relay torgate; do
+		for t in direct relay $base torgate; do
 			extra=''
 			if [ "$t" = relay ]; then
 				[ "$n" -le "$relay_idle_max" ] || continue
@@ -395,6 +477,11 @@ for tr in $transports; do
 				stop "$tg_pid"
 				tg_pid=''
 				start_torgate
+			fi
+			if [ "$t" = base ]; then
+				stop "$base_pid"
+				base_pid=''
+				start_base
 			fi
 			# shellcheck disable=SC2046
 			line=$(timeout 300 "${pin[@]}" "$loadgen" idle $(addr "$t" "$tr") \
@@ -412,28 +499,40 @@ for tr in $transports; do
 	done
 done
 accept_emfile=$(grep -c 'Too many open files' "$tmp/torgate.log" || true)
+if [ -n "$base" ]; then
+	base_emfile=$(grep -c 'Too many open files' "$tmp/base.log" || true)
+fi
 
 # ---- the table -------------------------------------------------------------
 
 {
 	echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), Linux $(uname -r)"
 	echo "tor $version; $rounds rounds, interleaved; median of rounds; CPUs: $cpus"
-	if [ -n "${BENCH_REF:-}" ]; then
-		echo "torgate: commit $(git -C "$root" rev-parse --short "$BENCH_REF" 2>/dev/null || echo "$BENCH_REF") (release build)"
+	if [ -n "$ref_commit" ]; then
+		echo "torgate: commit $(git -C "$root" rev-parse --short "$ref_commit") (release build)"
 	else
 		echo "torgate: work tree at $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?') (release build)"
 	fi
+	if [ -n "$base" ]; then
+		echo "base: torgate at commit $(git -C "$root" rev-parse --short "$base_commit") ($BENCH_BASE, release build)"
+	fi
 	echo "open files allowed: $nofile; torgate fresh RSS (KiB) at each start: ${fresh_rss[*]}"
+	if [ -n "$base" ]; then
+		echo "base fresh RSS (KiB) at each start: ${base_fresh_rss[*]}"
+	fi
 	echo "torgate log lines about 'Too many open files': $accept_emfile"
+	if [ -n "$base" ]; then
+		echo "base log lines about 'Too many open files': $base_emfile"
+	fi
 	python3 - "$results" "$n_connect" "$n_rtt" "$n_pipeline" "$clients" \
 	    "$per_client" "$n_rewrite" "$n_events" "$rules" "$open_secs" \
-	    "${fresh_rss[*]}" <<'PY'
+	    "${fresh_rss[*]}" "${base_fresh_rss[*]}" <<'PY'
 import statistics
 import sys
 
 path = sys.argv[1]
 (n_connect, n_rtt, n_pipeline, clients, per_client, n_rewrite, n_events,
- rules, open_secs, fresh_rss) = sys.argv[2:]
+ rules, open_secs, fresh_rss, base_fresh_rss) = sys.argv[2:]
 rows = []
 with open(path) as f:
     for line in f:
@@ -509,6 +608,9 @@ transports = [t for t in ("unix", "tcp")
               if any(d.get("transport") == t for d in rows)]
 present = {d.get("mode") for d in rows}
 targets = {d.get("target") for d in rows}
+has_base = "base" in targets
+# the base path measured next to each torgate path
+base_of = {"torgate": "base", "torgate-mdwe": "base-mdwe"}
 
 print()
 print("Ratios are speed relative to the other path (higher is better; for")
@@ -520,10 +622,22 @@ print("concurrent %s x %s, rewrite %s (rule %s of %s; tor and the relay get"
 print("events %s ADDRMAP events (MAPADDRESS pipelined on a direct"
       " connection). MDWE: torgate run as its systemd unit runs it" % n_events)
 print("(MemoryDenyWriteExecute: PCRE2 without JIT).")
+if has_base:
+    print("base: torgate at BENCH_BASE, same profile, configuration and tor"
+          " (MDWE rows: base run")
+    print("the same way). tg/base > 1: torgate is better than the base"
+          " (faster, or lower latency).")
 print()
-hdr = "%-11s %-4s %-10s %10s %10s %10s %9s %9s %9s  %s" % (
-    "mode", "via", "metric", "direct", "relay", "torgate", "tg/direct",
-    "tg/relay", "rl/direct", "target")
+if has_base:
+    row_fmt = "%-11s %-4s %-10s %10s %10s %10s %10s %9s %9s %9s %9s  %s"
+    hdr = row_fmt % (
+        "mode", "via", "metric", "direct", "relay", "base", "torgate",
+        "tg/direct", "tg/relay", "rl/direct", "tg/base", "target")
+else:
+    row_fmt = "%-11s %-4s %-10s %10s %10s %10s %9s %9s %9s  %s"
+    hdr = row_fmt % (
+        "mode", "via", "metric", "direct", "relay", "torgate", "tg/direct",
+        "tg/relay", "rl/direct", "target")
 print(hdr)
 print("-" * len(hdr))
 for mode, key, label, lower, tgt_d, tgt_r, tg in metrics:
@@ -532,9 +646,11 @@ for mode, key, label, lower, tgt_d, tgt_r, tg in metrics:
     for tr in transports:
         v = {t: cell(mode, tr, t, key) for t in ("direct", "relay")}
         v["torgate"] = cell(mode, tr, tg, key)
+        v["base"] = cell(mode, tr, base_of[tg], key)
         rd = ratio(v["torgate"], v["direct"], lower)
         rr = ratio(v["torgate"], v["relay"], lower)
         rl = ratio(v["relay"], v["direct"], lower)
+        rb = ratio(v["torgate"], v["base"], lower)
         checks = []
         if tgt_d is not None and rd is not None:
             checks.append("%s >=%.2fx direct" %
@@ -543,14 +659,20 @@ for mode, key, label, lower, tgt_d, tgt_r, tg in metrics:
             checks.append("%s >=%.2fx relay" %
                           ("ok  " if rr >= tgt_r else "FAIL", tgt_r))
         marks = []
-        for t in ("direct", "relay", tg):
+        for t in ("direct", "relay", base_of[tg], tg):
             e, dr = bad(mode, tr, t)
             if e or dr:
                 marks.append("%s: %d errors, %d dropped" % (t, e, dr))
-        print("%-11s %-4s %-10s %10s %10s %10s %9s %9s %9s  %s" % (
-            mode, tr, label, fmt(v["direct"]), fmt(v["relay"]),
-            fmt(v["torgate"]), fmt(rd), fmt(rr), fmt(rl),
-            "; ".join(checks + marks)))
+        note = "; ".join(checks + marks)
+        if has_base:
+            print(row_fmt % (
+                mode, tr, label, fmt(v["direct"]), fmt(v["relay"]),
+                fmt(v["base"]), fmt(v["torgate"]), fmt(rd), fmt(rr),
+                fmt(rl), fmt(rb), note))
+        else:
+            print(row_fmt % (
+                mode, tr, label, fmt(v["direct"]), fmt(v["relay"]),
+                fmt(v["torgate"]), fmt(rd), fmt(rr), fmt(rl), note))
 
 # Time added per command (per connection for connect): 1/rate against
 # tor directly. With every process on one CPU this is the CPU time the
@@ -564,7 +686,7 @@ for mode in ("connect", "rtt", "pipeline", "concurrent", "events"):
     for tr in transports:
         di = cell(mode, tr, "direct", "rate")
         parts = []
-        for t in ("relay", "torgate", "torgate-mdwe"):
+        for t in ("relay", "base", "torgate", "base-mdwe", "torgate-mdwe"):
             r = cell(mode, tr, t, "rate")
             if r and di:
                 parts.append("%s %+.2f" % (t, 1e6 / r - 1e6 / di))
@@ -573,7 +695,7 @@ for mode in ("connect", "rtt", "pipeline", "concurrent", "events"):
 
 # Time rewriting adds per command, against torgate's own plain pipeline.
 print()
-for tg in ("torgate", "torgate-mdwe"):
+for tg in ("base", "torgate", "base-mdwe", "torgate-mdwe"):
     if "rewrite" not in present or tg not in targets:
         continue
     for tr in transports:
@@ -615,12 +737,13 @@ if idle:
                 if int(d.get("refused", "0")) > 0 else "") if x)))
 
     checks = []
-    fresh = [int(x) for x in fresh_rss.split()]
-    if fresh:
-        checks.append("%s fresh RSS <= 4 MiB (max %d KiB)" % (
-            "ok  " if max(fresh) <= 4096 else "FAIL", max(fresh)))
+    for who, rss in (("torgate", fresh_rss), ("base", base_fresh_rss)):
+        fresh = [int(x) for x in rss.split()]
+        if fresh:
+            checks.append((who, "%s fresh RSS <= 4 MiB (max %d KiB)" % (
+                "ok  " if max(fresh) <= 4096 else "FAIL", max(fresh))))
     for d in idle:
-        if d.get("target") != "torgate":
+        if d.get("target") not in ("torgate", "base"):
             continue
         what = "%s %s" % (d.get("transport"), d.get("clients"))
         per = num(d, "per_client_b") or 0
@@ -628,14 +751,17 @@ if idle:
         drops = int(float(d.get("dropped", 0))) + \
             int(float(d.get("errors", 0)))
         cpu = num(d, "idle_cpu_pct") or 0
-        checks.append("%s %s: held %s/%s, %.1f KiB/client (<= 16), idle"
-                      " CPU %.2f%% (0), %d dropped or wrong (0)" % (
-                          "ok  " if held and per <= 16384 and cpu == 0
-                          and drops == 0 else "FAIL", what, d.get("held"),
-                          d.get("clients"), per / 1024, cpu, drops))
+        checks.append((d.get("target"),
+                       "%s %s: held %s/%s, %.1f KiB/client (<= 16), idle"
+                       " CPU %.2f%% (0), %d dropped or wrong (0)" % (
+                           "ok  " if held and per <= 16384 and cpu == 0
+                           and drops == 0 else "FAIL", what, d.get("held"),
+                           d.get("clients"), per / 1024, cpu, drops)))
     print()
-    for c in checks:
-        print("torgate idle: " + c)
+    for who in ("torgate", "base"):
+        for w, c in checks:
+            if w == who:
+                print("%s idle: %s" % (who, c))
 
 te = sum(int(float(d.get("errors", 0))) for d in rows)
 td = sum(int(float(d.get("dropped", 0))) for d in rows)
