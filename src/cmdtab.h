@@ -1,7 +1,12 @@
 /*
  * cmdtab.h: the control commands torgate knows, as one declarative table
  * (cmdtab.c). Each row gives the wire name and flags; the session and the
- * policy read the flags instead of testing names.
+ * policy read the flags instead of testing names. What each layer does
+ * with a command is a table indexed by cmd_id_t in that layer: the
+ * verdict checks (policy.c), torgate's own answers (builtin.c), what is
+ * noted when a command is sent (command.c) and what its reply teaches
+ * (relay.c). Adding a command is one row here and one per layer that
+ * treats it specially.
  */
 #ifndef TORGATE_CMDTAB_H
 #define TORGATE_CMDTAB_H
@@ -15,6 +20,8 @@ enum {
 	CMD_F_SECRET = 1 << 2,   /* arguments may hold secrets: wipe, redact */
 	CMD_F_OBSOLETE = 1 << 3, /* tor answers 511 "... is obsolete" */
 	CMD_F_LOCAL = 1 << 4,    /* always answered by torgate itself */
+	CMD_F_INTERCEPT = 1 << 5,/* some forms answered by torgate itself
+	                          * (builtin.c says which), the rest judged */
 };
 
 /* Keep sorted by name, for the reader (lookups go through a hash). */
@@ -45,11 +52,11 @@ enum {
 	X(PROTOCOLINFO, "PROTOCOLINFO", CMD_F_PREAUTH | CMD_F_LOCAL)    \
 	X(QUIT, "QUIT", CMD_F_PREAUTH | CMD_F_LOCAL)                    \
 	X(REDIRECTSTREAM, "REDIRECTSTREAM", 0)                          \
-	X(RESETCONF, "RESETCONF", 0)                                    \
+	X(RESETCONF, "RESETCONF", CMD_F_INTERCEPT)                      \
 	X(RESOLVE, "RESOLVE", 0)                                        \
 	X(SAVECONF, "SAVECONF", 0)                                      \
 	X(SETCIRCUITPURPOSE, "SETCIRCUITPURPOSE", 0)                    \
-	X(SETCONF, "SETCONF", 0)                                        \
+	X(SETCONF, "SETCONF", CMD_F_INTERCEPT)                          \
 	X(SETEVENTS, "SETEVENTS", 0)                                    \
 	X(SETROUTERPURPOSE, "SETROUTERPURPOSE", CMD_F_OBSOLETE)         \
 	X(SIGNAL, "SIGNAL", 0)                                          \

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "events.h"
+#include "kvline.h"
 #include "learn.h"
 #include "log.h"
 #include "util.h"
@@ -100,12 +102,39 @@ add_item(char ***v, size_t *n, char *item)
 	(*v)[(*n)++] = item;
 }
 
+/* SETEVENTS teaches events, not a command rule. */
+static void
+learn_setevents(learn_set_t *l, const char *name, const peer_t *peer,
+    const char *args, size_t len)
+{
+	words_t w;
+
+	words_split(args, len, &w);
+	for (size_t i = 0; i < w.n; i++) {
+		int id = event_lookup(w.v[i], strlen(w.v[i]));
+		if (id >= 0)
+			learn_event(l, name, peer, event_name((event_id_t)id));
+	}
+	words_clear(&w);
+}
+
+/* Commands recorded otherwise than as a command rule. */
+static void (*const learn_as[CMD_COUNT])(learn_set_t *, const char *,
+    const peer_t *, const char *, size_t) = {
+	[CMD_SETEVENTS] = learn_setevents,
+};
+
 void
 learn_command(learn_set_t *l, const char *name, const peer_t *peer,
     const cmd_def_t *def, const char *args, size_t len)
 {
-	learned_t *e = get(l, name, peer);
+	learned_t *e;
 
+	if (learn_as[def->id] != NULL) {
+		learn_as[def->id](l, name, peer, args, len);
+		return;
+	}
+	e = get(l, name, peer);
 	if (e == NULL || (def->flags & (CMD_F_LOCAL | CMD_F_SECRET)) ==
 	    (CMD_F_LOCAL | CMD_F_SECRET))
 		return;

@@ -1,7 +1,10 @@
 /*
- * listener.c: bind, listen and accept. See listener.h.
+ * listener.c: bind (or adopt), listen and accept. See listener.h.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,12 +21,15 @@
 /* After EMFILE/ENFILE, stop accepting for this long: the pending clients
  * wait in the backlog instead of the loop spinning on accept(). */
 #define ACCEPT_PAUSE_MSEC 100
+/* Connections the kernel queues before torgate accepts them. */
+#define LISTEN_BACKLOG 128
 
 struct listener {
 	gate_t *g;
 	struct evconnlistener *ev;
 	struct event *resume;           /* re-enables accept after a pause */
 	unsigned long n_errors;         /* accept errors, for the log */
+	int fd;                         /* until started */
 	tg_addr_t addr;
 	char *profile;
 	listener_info_t info;
@@ -92,12 +98,12 @@ clear_stale_socket(const tg_addr_t *a)
 }
 
 listener_t *
-listener_open(gate_t *g, const listen_spec_t *spec)
+listener_bind(const listen_spec_t *spec)
 {
 	listener_t *l = xzalloc(sizeof(*l));
-	int fd = -1, one = 1;
+	int one = 1;
 
-	l->g = g;
+	l->fd = -1;
 	l->addr = spec->addr;
 	if (spec->profile != NULL)
 		l->profile = xstrdup(spec->profile);
@@ -108,19 +114,20 @@ listener_open(gate_t *g, const listen_spec_t *spec)
 		log_warn("listen %s", l->addr.text);
 		goto fail;
 	}
-	fd = socket(l->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd < 0) {
+	l->fd = socket(l->addr.family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (l->fd < 0) {
 		log_warn("socket for %s", l->addr.text);
 		goto fail;
 	}
 	if (l->addr.family != AF_UNIX) {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (l->addr.family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 			    sizeof(one));
 	}
-	if (bind(fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) < 0) {
+	if (bind(l->fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) <
+	    0) {
 		log_warn("bind %s", l->addr.text);
 		goto fail;
 	}
@@ -132,26 +139,90 @@ listener_open(gate_t *g, const listen_spec_t *spec)
 			goto fail;
 		}
 	}
-	l->ev = evconnlistener_new(g->base, accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
-	if (l->ev == NULL) {
+	if (listen(l->fd, LISTEN_BACKLOG) < 0) {
 		log_warn("listen %s", l->addr.text);
 		goto fail;
 	}
+	return l;
+fail:
+	listener_free(l);
+	return NULL;
+}
+
+listener_t *
+listener_adopt(int fd, const char *profile)
+{
+	listener_t *l = xzalloc(sizeof(*l));
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type = 0, acc = 0;
+	socklen_t tlen = sizeof(type), alen = sizeof(acc);
+	char host[200];
+	unsigned port = 0;
+
+	l->fd = fd;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+	    type != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0 ||
+	    !acc || getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family != AF_UNIX && ss.ss_family != AF_INET &&
+	    ss.ss_family != AF_INET6)) {
+		log_warnx("descriptor %d is not a listening stream socket "
+		    "torgate can serve", fd);
+		l->fd = -1;
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		log_warn("descriptor %d", fd);
+		goto fail;
+	}
+	memset(&l->addr, 0, sizeof(l->addr));
+	memcpy(&l->addr.ss, &ss, len);
+	l->addr.len = len;
+	l->addr.family = ss.ss_family;
+	addr_host_port((struct sockaddr *)&ss, len, host, sizeof(host), &port);
+	if (ss.ss_family == AF_UNIX)
+		snprintf(l->addr.text, sizeof(l->addr.text), "unix:%.240s",
+		    ((struct sockaddr_un *)&ss)->sun_path);
+	else if (ss.ss_family == AF_INET6)
+		snprintf(l->addr.text, sizeof(l->addr.text), "[%s]:%u", host,
+		    port);
+	else
+		snprintf(l->addr.text, sizeof(l->addr.text), "%s:%u", host,
+		    port);
+	if (profile != NULL)
+		l->profile = xstrdup(profile);
+	l->info.profile = l->profile;
+	l->info.text = l->addr.text;
+	return l;
+fail:
+	l->fd = -1;
+	listener_free(l);
+	return NULL;
+}
+
+int
+listener_start(listener_t *l, gate_t *g)
+{
+	l->g = g;
+	/* Backlog -1: the socket listens already (bound or adopted). */
+	l->ev = evconnlistener_new(g->base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+	if (l->ev == NULL) {
+		log_warn("listen %s", l->addr.text);
+		return -1;
+	}
+	l->fd = -1;     /* the evconnlistener owns it now */
 	evconnlistener_set_error_cb(l->ev, accept_error_cb);
 	l->resume = evtimer_new(g->base, resume_cb, l);
 	if (l->resume == NULL) {
 		log_warnx("evtimer_new failed");
-		goto fail;
+		return -1;
 	}
 	log_info("listening on %s%s%s", l->addr.text,
 	    l->profile ? ", profile " : "", l->profile ? l->profile : "");
-	return l;
-fail:
-	if (fd >= 0 && l->ev == NULL)
-		close(fd);
-	listener_free(l);
-	return NULL;
+	return 0;
 }
 
 void
@@ -163,6 +234,8 @@ listener_free(listener_t *l)
 		event_free(l->resume);
 	if (l->ev != NULL)
 		evconnlistener_free(l->ev);
+	if (l->fd >= 0)
+		close(l->fd);
 	if (l->unlink_on_close) {
 		const struct sockaddr_un *sun = (const void *)&l->addr.ss;
 		unlink(sun->sun_path);

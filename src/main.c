@@ -17,10 +17,10 @@
 #include "config.h"
 #include "learn.h"
 #include "listener.h"
-#include "onions.h"
 #include "log.h"
 #include "profile.h"
 #include "session.h"
+#include "torview.h"
 #include "util.h"
 
 static void
@@ -152,7 +152,9 @@ main(int argc, char **argv)
 	config_t cfg;
 	gate_t gate;
 	daemon_state_t d = { &cfg, &gate };
-	listener_t **listeners;
+	listener_t **listeners = NULL;
+	tg_addr_t *own = NULL;
+	upstream_conf_t upconf;
 	struct event *sigs[3];
 	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	char err[512];
@@ -177,17 +179,20 @@ main(int argc, char **argv)
 	log_init(cfg.foreground, cfg.debug);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (!session_tables_ok())
+		fatalx("internal error: a local command has no answer");
+
 	memset(&gate, 0, sizeof(gate));
 	TAILQ_INIT(&gate.sessions);
 	TAILQ_INIT(&gate.dead);
 	gate.limits = cfg.limits;
 	raise_fd_limit(&gate.limits);
-	if (addr_parse(cfg.tor, &gate.upstream.addr, err, sizeof(err)) < 0)
+	memset(&upconf, 0, sizeof(upconf));
+	if (addr_parse(cfg.tor, &upconf.addr, err, sizeof(err)) < 0)
 		fatalx("--tor: %s", err);
-	gate.upstream.cookie_path = cfg.tor_cookie;
-	gate.upstream.password_file = cfg.tor_password_file;
-	gate.upstream.timeout_sec = 10;
-	gate.onions = onions_new();
+	upconf.cookie_path = cfg.tor_cookie;
+	upconf.password_file = cfg.tor_password_file;
+	upconf.timeout_sec = 10;
 	if (cfg.learn_dir != NULL) {
 		gate.mode = MODE_LEARN;
 		gate.learn = learn_set_new(cfg.learn_dir);
@@ -198,63 +203,62 @@ main(int argc, char **argv)
 		log_info("complain mode: forwarding everything, logging what "
 		    "the profiles would deny");
 	}
-	for (size_t i = 0; i < cfg.n_listens; i++) {
-		guard_targets_add(&gate.guard_own, &cfg.listens[i].addr);
-		guard_targets_add(&gate.guard, &cfg.listens[i].addr);
-	}
 
 	gate.profiles = load_profiles(&cfg);
 	if (gate.profiles == NULL)
 		fatalx("cannot start without valid profiles");
 
+	/*
+	 * The order is fixed: open the listening sockets, detach, fork the
+	 * identifying process, then build the event loop and start serving.
+	 */
+	listeners = xcalloc(cfg.n_listens, sizeof(*listeners));
+	own = xcalloc(cfg.n_listens, sizeof(*own));
+	for (size_t i = 0; i < cfg.n_listens; i++) {
+		if ((listeners[i] = listener_bind(&cfg.listens[i])) == NULL)
+			goto out;
+		own[i] = cfg.listens[i].addr;
+	}
+	if (!cfg.foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	gate.ident = ident_spawn();
+
 	gate.base = event_base_new();
 	if (gate.base == NULL)
 		fatalx("event_base_new failed");
-
-	listeners = xcalloc(cfg.n_listens, sizeof(*listeners));
+	ident_attach(gate.ident, gate.base);
+	gate.tor = torview_new(gate.base, &upconf, own, cfg.n_listens);
 	for (size_t i = 0; i < cfg.n_listens; i++)
-		if ((listeners[i] = listener_open(&gate, &cfg.listens[i])) ==
-		    NULL)
+		if (listener_start(listeners[i], &gate) < 0)
 			goto out;
-
-	if (!cfg.foreground) {
-		if (daemon(0, 0) < 0)
-			fatal("daemon");
-		/* epoll descriptors do not survive fork() usefully. */
-		if (event_reinit(gate.base) < 0)
-			fatalx("event_reinit failed after daemon()");
-	}
-	gate.pool = cfg.upstream_pool ? pool_new(gate.base, &gate.upstream,
-	    cfg.upstream_pool, gate_note_upstream, &gate) : NULL;
+	torview_start_pool(gate.tor, cfg.upstream_pool);
 
 	for (size_t i = 0; i < ARRAY_LEN(signums); i++) {
 		sigs[i] = evsignal_new(gate.base, signums[i], signal_cb, &d);
 		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0)
 			fatalx("cannot install signal handlers");
 	}
-	log_info("torgate started; tor at %s", gate.upstream.addr.text);
+	log_info("torgate started; tor at %s", upconf.addr.text);
 	event_base_dispatch(gate.base);
 	rc = 0;
 	for (size_t i = 0; i < ARRAY_LEN(signums); i++)
 		event_free(sigs[i]);
 out:
 	session_free_all(&gate);
-	pool_free(gate.pool);
+	torview_free(gate.tor);
 	for (size_t i = 0; i < cfg.n_listens; i++)
 		listener_free(listeners[i]);
 	free(listeners);
+	free(own);
 	/* Freed bufferevents finish from the loop (their finalizers): give
 	 * them one last turn so that nothing is left behind. */
-	event_base_loop(gate.base, EVLOOP_NONBLOCK);
+	if (gate.base != NULL)
+		event_base_loop(gate.base, EVLOOP_NONBLOCK);
+	ident_free(gate.ident);
 	profile_set_unref(gate.profiles);
-	event_base_free(gate.base);
-	onions_free(gate.onions);
+	if (gate.base != NULL)
+		event_base_free(gate.base);
 	learn_set_free(gate.learn);
-	guard_targets_clear(&gate.guard);
-	guard_targets_clear(&gate.guard_own);
-	free(gate.tor_listeners);
-	free(gate.tor_socks);
-	guard_targets_clear(&gate.socks);
 	config_clear(&cfg);
 	return rc;
 }

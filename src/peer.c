@@ -85,13 +85,11 @@ static struct {
 } user_cache[USER_CACHE];
 static unsigned user_cache_next;
 
-static void
-lookup_user(peer_t *p)
+/* The cached name of p->uid into p->user; false if not cached. */
+static bool
+cached_user(peer_t *p)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096];
 	struct timespec now;
-	unsigned slot;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (unsigned i = 0; i < USER_CACHE; i++)
@@ -99,17 +97,43 @@ lookup_user(peer_t *p)
 		    now.tv_sec - user_cache[i].when < USER_CACHE_SECS) {
 			snprintf(p->user, sizeof(p->user), "%s",
 			    user_cache[i].name);
-			return;
+			return true;
 		}
+	return false;
+}
+
+void
+peer_cache_user(uid_t uid, const char *name)
+{
+	struct timespec now;
+	unsigned slot;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	slot = user_cache_next++ % USER_CACHE;
+	user_cache[slot].uid = uid;
+	user_cache[slot].when = now.tv_sec ? now.tv_sec : 1;
+	snprintf(user_cache[slot].name, sizeof(user_cache[slot].name), "%s",
+	    name);
+}
+
+/* p->user for p->uid: from the cache, else (unless fast) through NSS,
+ * which may take long (a remote directory). false if left unknown. */
+static bool
+lookup_user(peer_t *p, bool fast)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (cached_user(p))
+		return true;
+	if (fast)
+		return false;
 	if (getpwuid_r(p->uid, &pw, buf, sizeof(buf), &res) == 0 && res)
 		snprintf(p->user, sizeof(p->user), "%s", pw.pw_name);
 	else
 		snprintf(p->user, sizeof(p->user), "%u", (unsigned)p->uid);
-	slot = user_cache_next++ % USER_CACHE;
-	user_cache[slot].uid = p->uid;
-	user_cache[slot].when = now.tv_sec ? now.tv_sec : 1;
-	snprintf(user_cache[slot].name, sizeof(user_cache[slot].name), "%s",
-	    p->user);
+	peer_cache_user(p->uid, p->user);
+	return true;
 }
 
 /* Open /proc/PID as a directory: it stays bound to that process, and
@@ -206,9 +230,11 @@ pidfd_alive(int pfd)
 	return poll(&pf, 1, 0) == 0;
 }
 
-static void
-identify_unix(peer_t *out, int fd, bool want_program)
+static bool
+identify_unix(peer_t *out, int fd, bool want_program, bool fast)
 {
+	bool complete = true;
+
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
@@ -219,7 +245,7 @@ identify_unix(peer_t *out, int fd, bool want_program)
 		out->gid = cred.gid;
 		out->pid = cred.pid;
 		out->have_pid = cred.pid > 0;
-		lookup_user(out);
+		complete = lookup_user(out, fast);
 	}
 	lookup_peercon(out, fd);
 
@@ -251,6 +277,7 @@ identify_unix(peer_t *out, int fd, bool want_program)
 		snprintf(out->desc, sizeof(out->desc),
 		    "unix peer (credentials unknown)%s%s",
 		    out->label[0] ? " label=" : "", out->label);
+	return complete;
 }
 
 /* ---- loopback TCP ---------------------------------------------------- */
@@ -509,8 +536,8 @@ find_socket_holder(unsigned long ino, pid_t *pid)
 	return found;
 }
 
-static void
-identify_loopback_tcp(peer_t *out, int fd, bool want_program)
+static bool
+identify_loopback_tcp(peer_t *out, int fd, bool want_program, bool fast)
 {
 	struct sockaddr_storage peer_ss, local_ss;
 	socklen_t plen = sizeof(peer_ss), llen = sizeof(local_ss);
@@ -527,20 +554,23 @@ identify_loopback_tcp(peer_t *out, int fd, bool want_program)
 	    !endpoint_from(&peer_ss, &peer_ep) ||
 	    !endpoint_from(&local_ss, &local_ep) ||
 	    peer_ep.family != local_ep.family)
-		return;
+		return true;
 	/* The client's socket: from our peer, to us. */
 	if (!sock_diag_owner(&peer_ep, &local_ep, &uid, &inode))
-		return;
+		return true;
 	out->have_uid = true;
 	out->uid = uid;
 	out->inode = inode;
-	lookup_user(out);
+	if (!lookup_user(out, fast))
+		return false;
 	if (inode == 0 || !want_program)
-		return;
+		return true;
+	if (fast)
+		return false;   /* the /proc scan takes time */
 
 	piddir = find_socket_holder(inode, &pid);
 	if (piddir < 0)
-		return;
+		return true;
 	out->pid = pid;
 	out->have_pid = true;
 
@@ -559,6 +589,7 @@ identify_loopback_tcp(peer_t *out, int fd, bool want_program)
 		out->have_pid = false;
 	}
 	close(piddir);
+	return true;
 }
 
 bool
@@ -576,31 +607,31 @@ peer_tcp_owner(const struct sockaddr_storage *src,
 
 /* ---- entry point ------------------------------------------------------ */
 
-void
-peer_identify(int fd, const struct sockaddr *sa, socklen_t salen,
-    bool want_program, peer_t *out)
+static bool
+identify(int fd, const struct sockaddr *sa, socklen_t salen,
+    bool want_program, bool fast, peer_t *out)
 {
+	bool complete;
+
 	memset(out, 0, sizeof(*out));
 	addr_host_port(sa, salen, out->host, sizeof(out->host), &out->port);
 	out->is_unix = sa->sa_family == AF_UNIX;
 	out->local = addr_is_local(sa);
 
-	if (out->is_unix) {
-		identify_unix(out, fd, want_program);
-		return;
-	}
+	if (out->is_unix)
+		return identify_unix(out, fd, want_program, fast);
 
 	bool v6 = sa->sa_family == AF_INET6 && strchr(out->host, ':');
 	int n = snprintf(out->desc, sizeof(out->desc), "%s%s%s:%u",
 	    v6 ? "[" : "", out->host, v6 ? "]" : "", out->port);
 	if (!out->local || n < 0 || (size_t)n >= sizeof(out->desc))
-		return;
+		return true;
 
-	identify_loopback_tcp(out, fd, want_program);
+	complete = identify_loopback_tcp(out, fd, want_program, fast);
 	if (!out->have_uid) {
 		snprintf(out->desc + n, sizeof(out->desc) - (size_t)n,
 		    " (owner unknown)");
-		return;
+		return complete;
 	}
 	char pidbuf[32] = "";
 	if (out->have_pid)
@@ -609,4 +640,19 @@ peer_identify(int fd, const struct sockaddr *sa, socklen_t salen,
 	    " uid=%u(%s)%s%s%s%s%s", (unsigned)out->uid, out->user, pidbuf,
 	    out->label[0] ? " label=" : "", out->label,
 	    out->exe[0] ? " exe=" : "", out->exe);
+	return complete;
+}
+
+void
+peer_identify(int fd, const struct sockaddr *sa, socklen_t salen,
+    bool want_program, peer_t *out)
+{
+	(void)identify(fd, sa, salen, want_program, false, out);
+}
+
+bool
+peer_identify_fast(int fd, const struct sockaddr *sa, socklen_t salen,
+    bool want_program, peer_t *out)
+{
+	return identify(fd, sa, salen, want_program, true, out);
 }

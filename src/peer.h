@@ -62,4 +62,18 @@ bool peer_tcp_owner(const struct sockaddr_storage *src,
 void peer_identify(int fd, const struct sockaddr *sa, socklen_t salen,
     bool want_program, peer_t *out);
 
+/*
+ * The same, but only what needs no waiting: kernel facts on the socket
+ * (SO_PEERCRED, the AppArmor label, sock_diag's uid, the executable of a
+ * unix peer) and user names already cached. Return true if *out is then
+ * complete; false if a slow step was left out (a user name not cached
+ * yet, the /proc scan for a loopback TCP client's process): then call
+ * peer_identify() where waiting does not matter (ident.h).
+ */
+bool peer_identify_fast(int fd, const struct sockaddr *sa, socklen_t salen,
+    bool want_program, peer_t *out);
+
+/* Remember uid's name, as learnt elsewhere (the identifying process). */
+void peer_cache_user(uid_t uid, const char *name);
+
 #endif

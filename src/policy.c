@@ -9,6 +9,7 @@
 
 #include <event2/buffer.h>
 
+#include "events.h"
 #include "kvline.h"
 #include "policy.h"
 #include "util.h"
@@ -202,15 +203,17 @@ done:
 	return ok;
 }
 
-/* The guard on SETCONF/RESETCONF: HiddenServicePort values. */
+/* ---- the guard (guard.h), on what tor would receive ------------------ */
+
+/* SETCONF/RESETCONF: HiddenServicePort values. */
 static bool
-guard_setconf(const policy_ctx_t *ctx, const char *args, size_t len,
-    verdict_t *v)
+guard_setconf(const policy_ctx_t *ctx, const proto_cmd_t *cmd,
+    const char *args, size_t len, verdict_t *v)
 {
 	kvlist_t kv;
 	bool ok = true;
 
-	if (ctx->guard == NULL || kvline_parse(args, len, &kv) < 0)
+	if (kvline_parse(args, len, &kv) < 0)
 		return true;    /* unparsable: tor rejects it */
 	for (size_t i = 0; i < kv.n && ok; i++)
 		if (strcasecmp(kv.v[i].key, "HiddenServicePort") == 0 &&
@@ -222,59 +225,128 @@ guard_setconf(const policy_ctx_t *ctx, const char *args, size_t len,
 	return ok;
 }
 
-/* The guard, on what tor would receive. */
 static bool
-run_guard(const cmd_def_t *def, const proto_cmd_t *cmd, const char *args,
-    size_t len, const policy_ctx_t *ctx, verdict_t *v)
+guard_add_onion(const policy_ctx_t *ctx, const proto_cmd_t *cmd,
+    const char *args, size_t len, verdict_t *v)
 {
-	bool ok = true;
-
-	if (ctx->guard == NULL)
-		return true;
-	switch (def->id) {
-	case CMD_ADD_ONION:
-		ok = guard_add_onion_ok(ctx->guard, args, len, v->whybuf,
-		    sizeof(v->whybuf));
-		break;
-	case CMD_SETCONF:
-	case CMD_RESETCONF:
-		ok = guard_setconf(ctx, args, len, v);
-		break;
-	case CMD_LOADCONF:
-		ok = guard_torrc_ok(ctx->guard, cmd->body, cmd->body_len,
-		    v->whybuf, sizeof(v->whybuf));
-		break;
-	default:
-		break;
-	}
-	if (!ok) {
-		v->kind = VERDICT_DENY;
-		v->why = v->whybuf;
-	}
-	return ok;
+	return guard_add_onion_ok(ctx->guard, args, len, v->whybuf,
+	    sizeof(v->whybuf));
 }
 
-void
-policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
+static bool
+guard_loadconf(const policy_ctx_t *ctx, const proto_cmd_t *cmd,
+    const char *args, size_t len, verdict_t *v)
+{
+	return guard_torrc_ok(ctx->guard, cmd->body, cmd->body_len, v->whybuf,
+	    sizeof(v->whybuf));
+}
+
+/* ---- ownership -------------------------------------------------------- */
+
+/* DEL_ONION only of the profile's own services (unless del-onion-any);
+ * the service id goes into the verdict, for what the reply teaches. */
+static bool
+owner_del_onion(const profile_t *p, const proto_cmd_t *cmd,
     const policy_ctx_t *ctx, verdict_t *v)
 {
+	const char *a = cmd->args, *e = cmd->args + cmd->args_len;
+
+	while (e > a && tor_isspace(e[-1]))
+		e--;
+	v->sid = xmemdup_nul(a, (size_t)(e - a));
+	if (p->del_onion_any)
+		return true;
+	if (ctx->owns_onion == NULL ||
+	    !ctx->owns_onion(ctx->arg, a, (size_t)(e - a))) {
+		deny_why(v, "onion service %.64s was not created by this "
+		    "profile", v->sid);
+		return false;
+	}
+	return true;
+}
+
+/* ---- commands the profile's events decide ------------------------------ */
+
+static bool
+judge_setevents(const profile_t *p, const cmd_def_t *def,
+    const proto_cmd_t *cmd, const policy_ctx_t *ctx, verdict_t *v)
+{
+	setevents_t se;
+
+	if (events_setevents(p, cmd->args, cmd->args_len,
+	    ctx->internal_events, &se) < 0) {
+		deny_why(v, "%s: %s", se.why, se.bad);
+		return false;
+	}
+	v->args = se.upstream_args;
+	v->args_len = se.upstream_len;
+	v->events = se.client;
+	return true;
+}
+
+/* ---- the verdict table ------------------------------------------------- */
+
+typedef struct verdict_row {
+	/* Decides instead of the profile's command rules. */
+	bool (*judge)(const profile_t *, const cmd_def_t *,
+	    const proto_cmd_t *, const policy_ctx_t *, verdict_t *);
+	/* Another way in when no rule matches the whole arguments. */
+	bool (*allow)(const profile_t *, const cmd_def_t *, const char *,
+	    size_t, const policy_ctx_t *, verdict_t *);
+	/* After the command is allowed: is the object the profile's own? */
+	bool (*owner)(const profile_t *, const proto_cmd_t *,
+	    const policy_ctx_t *, verdict_t *);
+	/* Last, on what tor would receive: the built-in guard. */
+	bool (*guard)(const policy_ctx_t *, const proto_cmd_t *, const char *,
+	    size_t, verdict_t *);
+} verdict_row_t;
+
+static bool
+allow_keys(const profile_t *p, const cmd_def_t *def, const char *args,
+    size_t len, const policy_ctx_t *ctx, verdict_t *v)
+{
+	return check_keys(p, def, args, len, ctx, v);
+}
+
+static bool
+allow_confs(const profile_t *p, const cmd_def_t *def, const char *args,
+    size_t len, const policy_ctx_t *ctx, verdict_t *v)
+{
+	return check_confs(p, args, len, v);
+}
+
+static const verdict_row_t verdict_rows[CMD_COUNT] = {
+	[CMD_ADD_ONION] = { .guard = guard_add_onion },
+	[CMD_DEL_ONION] = { .owner = owner_del_onion },
+	[CMD_GETCONF] = { .allow = allow_keys },
+	[CMD_GETINFO] = { .allow = allow_keys },
+	[CMD_LOADCONF] = { .guard = guard_loadconf },
+	[CMD_RESETCONF] = { .allow = allow_confs, .guard = guard_setconf },
+	[CMD_SETCONF] = { .allow = allow_confs, .guard = guard_setconf },
+	[CMD_SETEVENTS] = { .judge = judge_setevents },
+};
+
+/* The profile's command rules: the first whose pattern matches the whole
+ * arguments; its replacement, if any, rewrites them. */
+static bool
+match_rule(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
+    const policy_ctx_t *ctx, verdict_t *v)
+{
+	const verdict_row_t *row = &verdict_rows[def->id];
 	const cmd_rules_t *rules = &p->cmds[def->id];
-	const cmd_rule_t *rule = NULL;
+	const cmd_rule_t *rule;
 	regex_match_t m;
 	char *owned = NULL;
-	const char *subj = cmd->args;
-	size_t len = cmd->args_len;
+	bool ok = false;
 
-	memset(v, 0, sizeof(*v));
-	v->kind = VERDICT_DENY;
 	v->why = rules->n > 0 ? "arguments match no rule" :
 	    "no rule for this command";
 	if (cmd->multiline) {
+		size_t len;
 		owned = multiline_subject(cmd, &len);
-		subj = owned;
-		rule = match_rules(rules, subj, len, &m);
+		rule = match_rules(rules, owned, len, &m);
 	} else {
-		rule = match_args(rules, subj, len, &m);
+		rule = match_args(rules, cmd->args, cmd->args_len, &m);
 	}
 	if (rule != NULL) {
 		if (rule->replacement != NULL) {
@@ -286,40 +358,46 @@ policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
 			    ctx->vars, &v->args_len);
 		}
 		v->rule = rule;
-	} else if (def->id == CMD_GETINFO || def->id == CMD_GETCONF) {
-		if (!check_keys(p, def, cmd->args, cmd->args_len, ctx, v))
-			goto done;
-	} else if (def->id == CMD_SETCONF || def->id == CMD_RESETCONF) {
-		if (!check_confs(p, cmd->args, cmd->args_len, v))
-			goto done;
-	} else {
-		goto done;
+		ok = true;
+	} else if (row->allow != NULL) {
+		ok = row->allow(p, def, cmd->args, cmd->args_len, ctx, v);
 	}
-
-	if (def->id == CMD_DEL_ONION && !p->del_onion_any) {
-		const char *a = cmd->args, *e = cmd->args + cmd->args_len;
-		while (e > a && tor_isspace(e[-1]))
-			e--;
-		if (ctx->owns_onion == NULL ||
-		    !ctx->owns_onion(ctx->arg, a, (size_t)(e - a))) {
-			deny_why(v, "onion service %.64s was not created by "
-			    "this profile", cmd->args);
-			goto done;
-		}
-	}
-	v->kind = VERDICT_FORWARD;
-	v->why = NULL;
-	if (!run_guard(def, cmd, v->args ? v->args : cmd->args,
-	    v->args ? v->args_len : cmd->args_len, ctx, v))
-		goto done;
 done:
-	if (v->kind == VERDICT_DENY) {
-		FREE(v->args);
-		FREE(v->more);
-		v->n_more = 0;
-		v->rule = NULL;
-	}
 	free(owned);
+	return ok;
+}
+
+void
+policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
+    const policy_ctx_t *ctx, verdict_t *v)
+{
+	const verdict_row_t *row = &verdict_rows[def->id];
+	bool ok;
+
+	memset(v, 0, sizeof(*v));
+	v->kind = VERDICT_DENY;
+	ok = row->judge != NULL ? row->judge(p, def, cmd, ctx, v) :
+	    match_rule(p, def, cmd, ctx, v);
+	if (ok && row->owner != NULL)
+		ok = row->owner(p, cmd, ctx, v);
+	if (ok && row->guard != NULL && ctx->guard != NULL &&
+	    !row->guard(ctx, cmd, v->args ? v->args : cmd->args,
+	    v->args ? v->args_len : cmd->args_len, v)) {
+		v->why = v->whybuf;
+		ok = false;
+	}
+	if (ok) {
+		v->kind = VERDICT_FORWARD;
+		v->why = NULL;
+		return;
+	}
+	v->kind = VERDICT_DENY;
+	FREE(v->args);
+	FREE(v->more);
+	FREE(v->sid);
+	v->n_more = 0;
+	v->rule = NULL;
+	v->events = 0;
 }
 
 void
@@ -327,6 +405,7 @@ verdict_clear(verdict_t *v)
 {
 	free(v->args);
 	free(v->more);
+	free(v->sid);
 	memset(v, 0, sizeof(*v));
 }
 

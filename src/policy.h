@@ -23,8 +23,14 @@
  *   patterns on its own ('' listed: reset allowed).
  * - DEL_ONION of a service this profile did not create is refused unless
  *   the profile says del-onion-any.
+ * - SETEVENTS is decided by the profile's `events` (events.h), not by
+ *   command rules.
  * - The guard (guard.h) runs last, on what tor would receive: ADD_ONION
  *   Port= targets, HiddenServicePort values, LOADCONF bodies.
+ *
+ * Each of these is a row of one table indexed by command (policy.c's
+ * verdict_rows[]): judge (decides instead of the rules), allow (another
+ * way in when no rule matches), owner, guard.
  */
 #ifndef TORGATE_POLICY_H
 #define TORGATE_POLICY_H
@@ -33,6 +39,7 @@
 #include <stddef.h>
 
 #include "cmdtab.h"
+#include "events.h"
 #include "guard.h"
 #include "peer.h"
 #include "profile.h"
@@ -51,6 +58,8 @@ typedef struct verdict {
 	size_t n_more;
 	char *args;              /* rewritten arguments, or NULL: as sent */
 	size_t args_len;
+	char *sid;               /* DEL_ONION: the service id, owned */
+	event_mask_t events;     /* SETEVENTS: the client's new set */
 	const char *why;         /* denials: the reason, for the log */
 	char whybuf[256];
 } verdict_t;
@@ -62,6 +71,7 @@ typedef struct policy_ctx {
 	/* Did clients of this profile create onion service sid? NULL: no. */
 	bool (*owns_onion)(void *arg, const char *sid, size_t len);
 	void *arg;
+	event_mask_t internal_events;    /* SETEVENTS: what torgate needs */
 } policy_ctx_t;
 
 /* Decide on cmd (keyword def) for profile p. Fills *v; clear it with

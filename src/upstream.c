@@ -26,14 +26,6 @@
  * not tor. */
 #define UPSTREAM_MAX_LINE 8192
 
-/*
- * Once a PROTOCOLINFO has offered SAFECOOKIE and the cookie could be read,
- * later connections send AUTHCHALLENGE together with PROTOCOLINFO: one
- * round trip to tor fewer for every client. Cleared if tor stops
- * offering it (the connection that finds out fails; the next one asks
- * first again).
- */
-static bool safecookie_seen;
 
 typedef enum {
 	UP_CONNECTING,
@@ -118,6 +110,22 @@ send_line(upstream_t *u, const char *line)
 	}
 }
 
+/* Send AUTHCHALLENGE SAFECOOKIE with a fresh client nonce; -1 if no
+ * random bytes could be had (errno set). */
+static int
+send_challenge(upstream_t *u)
+{
+	char line[64 + 2 * SAFECOOKIE_NONCE_LEN];
+	char hex[2 * SAFECOOKIE_NONCE_LEN + 1];
+
+	if (random_bytes(u->client_nonce, sizeof(u->client_nonce)) < 0)
+		return -1;
+	hex_encode(u->client_nonce, sizeof(u->client_nonce), hex);
+	snprintf(line, sizeof(line), "AUTHCHALLENGE SAFECOOKIE %s", hex);
+	send_line(u, line);
+	return 0;
+}
+
 /* Choose a method and send the next command. */
 static void
 authenticate(upstream_t *u)
@@ -141,24 +149,19 @@ authenticate(upstream_t *u)
 			u->state = UP_AUTHCHALLENGE;
 			return;
 		}
-		safecookie_seen = false;
+		u->conf->hint->safecookie = false;
 		finish(u, false, "tor no longer offers SAFECOOKIE "
 		    "authentication (or its cookie cannot be read); the next "
 		    "connection will ask first");
 		return;
 	}
 	if (u->have_cookie && u->m_safecookie) {
-		char line[64 + 2 * SAFECOOKIE_NONCE_LEN];
-		char hex[2 * SAFECOOKIE_NONCE_LEN + 1];
-		if (random_bytes(u->client_nonce, sizeof(u->client_nonce)) < 0) {
+		if (send_challenge(u) < 0) {
 			finish(u, false, "getrandom: %s", strerror(errno));
 			return;
 		}
-		hex_encode(u->client_nonce, sizeof(u->client_nonce), hex);
-		snprintf(line, sizeof(line), "AUTHCHALLENGE SAFECOOKIE %s", hex);
-		send_line(u, line);
 		u->state = UP_AUTHCHALLENGE;
-		safecookie_seen = true;
+		u->conf->hint->safecookie = true;
 	} else if (u->have_cookie && u->m_cookie) {
 		char line[32 + 2 * TOR_COOKIE_LEN];
 		char hex[2 * TOR_COOKIE_LEN + 1];
@@ -369,16 +372,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		u->state = UP_PROTOCOLINFO;
 		send_line(u, "PROTOCOLINFO 1");
-		if (safecookie_seen &&
-		    random_bytes(u->client_nonce, sizeof(u->client_nonce)) == 0) {
-			char line[64 + 2 * SAFECOOKIE_NONCE_LEN];
-			char hex[2 * SAFECOOKIE_NONCE_LEN + 1];
-			hex_encode(u->client_nonce, sizeof(u->client_nonce), hex);
-			snprintf(line, sizeof(line),
-			    "AUTHCHALLENGE SAFECOOKIE %s", hex);
-			send_line(u, line);
+		if (u->conf->hint->safecookie && send_challenge(u) == 0)
 			u->challenge_sent = true;
-		}
 		return;
 	}
 	if (what & BEV_EVENT_EOF)

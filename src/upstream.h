@@ -24,11 +24,24 @@
 struct event_base;
 struct bufferevent;
 
+/*
+ * What one connection teaches the next. Once a PROTOCOLINFO has offered
+ * SAFECOOKIE and the cookie could be read, later connections send
+ * AUTHCHALLENGE together with PROTOCOLINFO: one round trip to tor fewer
+ * for every client. Cleared if tor stops offering it (the connection that
+ * finds out fails; the next one asks first again). Owned by the daemon's
+ * view of tor (torview.h), which resets it when tor changes.
+ */
+typedef struct upstream_hint {
+	bool safecookie;
+} upstream_hint_t;
+
 typedef struct upstream_conf {
 	tg_addr_t addr;          /* tor's control listener */
 	const char *cookie_path; /* NULL: the COOKIEFILE tor names */
 	const char *password_file;
 	unsigned timeout_sec;    /* for connect + authentication */
+	upstream_hint_t *hint;   /* shared by every connection; not NULL */
 } upstream_conf_t;
 
 typedef struct upstream upstream_t;

@@ -115,6 +115,17 @@ hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+void
+hex_encode_upper(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
 int
 hex_digit(char c)
 {

@@ -33,6 +33,8 @@ void free_secret_str(char *s);
 
 /* Write 2*n lowercase hex digits and a NUL to out (size >= 2n+1). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
+/* The same in upper case, as tor writes SAFECOOKIE hashes. */
+void hex_encode_upper(const uint8_t *in, size_t n, char *out);
 /* Decode exactly 2*n hex digits from in[0..inlen); -1 unless inlen == 2n. */
 int hex_decode(const char *in, size_t inlen, uint8_t *out, size_t n);
 

@@ -48,7 +48,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	template_vars_t vars = { { "10.0.0.1", "1234", "127.0.0.1", "951" } };
-	policy_ctx_t ctx = { &vars, &guard, owns, NULL };
+	policy_ctx_t ctx = { .vars = &vars, .guard = &guard, .owns_onion = owns };
 	const char *in = (const char *)data;
 	const char *nl = memchr(in, '\n', size);
 	size_t linelen = nl ? (size_t)(nl - in) : size;

@@ -1,0 +1,177 @@
+/*
+ * session_impl.h: the session's insides, shared by the files that make up
+ * the session layer and by nothing else:
+ *
+ *   session.c   lifecycle: start, identification, the upstream
+ *               connection, back-pressure, flushing, the end
+ *   command.c   the command path: client bytes -> commands -> verdict ->
+ *               forwarded to tor or answered
+ *   builtin.c   the answers torgate gives itself (PROTOCOLINFO,
+ *               AUTHCHALLENGE, AUTHENTICATE, QUIT, ...)
+ *   relay.c     tor's bytes -> replies and events -> the client, and what a
+ *               reply teaches torgate (onion services, event sets)
+ *   owner.c     which streams and circuits are the client's own
+ *               (restrict-stream-events)
+ *
+ * States:
+ *   S_IDENTIFYING who the client is is being found out (ident.h) while the
+ *                 upstream connection is made; the client is not read yet.
+ *   S_CONNECTING  identified; the upstream connection is being made and
+ *                 authenticated (PROTOCOLINFO needs tor's version,
+ *                 AUTHCHALLENGE the cookie).
+ *   S_PREAUTH     like tor: only PROTOCOLINFO, AUTHCHALLENGE, AUTHENTICATE
+ *                 and QUIT; anything else is answered 514 and closes. This
+ *                 is what keeps a web page that POSTs to the control port
+ *                 from having its body executed as commands.
+ *   S_OPEN        authenticated: commands go through the profile.
+ *   S_CLOSING     no more reading; the session ends once the replies
+ *                 queued for the client are written.
+ *
+ * The pending queue is a ring of entries, one per command not yet
+ * answered: forwarded ones wait for tor's reply, local ones carry the
+ * answer torgate wrote itself and are released as soon as everything
+ * before them has been answered.
+ */
+#ifndef TORGATE_SESSION_IMPL_H
+#define TORGATE_SESSION_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events.h"
+#include "ident.h"
+#include "policy.h"
+#include "proto.h"
+#include "session.h"
+
+struct bufferevent;
+struct evbuffer;
+
+typedef enum {
+	S_IDENTIFYING,
+	S_CONNECTING,
+	S_PREAUTH,
+	S_OPEN,
+	S_CLOSING,
+} session_state_t;
+
+typedef enum {
+	EVM_DROP,
+	EVM_PASS,
+	EVM_GATHER,     /* into s->event, at most max_reply_line bytes */
+} event_mode_t;
+
+/* Names a restricted client RESOLVEd, remembered to recognise its streams. */
+#define RESOLVES_MAX 16
+
+enum {
+	P_CLOSE = 1 << 0,    /* close the session once this reply is out */
+	P_INTERNAL = 1 << 1, /* torgate's own command: swallow the reply */
+	P_RESTRICT = 1 << 2, /* filter circuit-status/stream-status lines */
+};
+
+typedef struct pending {
+	const cmd_rule_t *rule;   /* forwarded: its response rewrites */
+	const cmd_rule_t **more;  /* more rules (multi-key reads), owned */
+	size_t n_more;
+	char *local;              /* local answer (with CRLFs), or NULL */
+	size_t local_len;
+	char *sid;                /* DEL_ONION: the service, owned */
+	event_mask_t events;      /* SETEVENTS: the client's new set */
+	unsigned flags;
+	cmd_id_t cmd;
+	bool forwarded;
+} pending_t;
+
+struct session {
+	TAILQ_ENTRY(session) link;
+	gate_t *g;
+	uint64_t id;
+	session_state_t state;
+	struct bufferevent *cbev;       /* client */
+	struct bufferevent *ubev;       /* tor, once authenticated */
+	/* What is to be written, gathered here (evbuffers without
+	 * callbacks) and handed to the bufferevents once per callback. */
+	struct evbuffer *cq;            /* to the client */
+	struct evbuffer *uq;            /* to tor */
+	upstream_t *up;                 /* while connecting */
+	bool up_ready;                  /* up is authenticated */
+	ident_req_t *ident;             /* while identifying */
+	peer_t peer;
+	char *listener_profile;
+	char *listener_text;
+	profile_set_t *set;
+	const profile_t *profile;
+	bool collision;
+	char host[64], port[8], shost[64], sport[8];
+	template_vars_t vars;
+	proto_cmd_reader_t creader;
+	proto_reply_reader_t rreader;
+	/* The pending ring. */
+	pending_t *ring;
+	size_t ring_cap, ring_head, npending;
+	bool client_paused;             /* reading from the client paused */
+	bool upstream_paused;           /* reading from tor paused */
+	/* Pre-authentication state, as tor keeps it. */
+	bool sent_protocolinfo;
+	bool got_challenge;
+	bool close_queued;              /* a closing answer is queued: read
+	                                 * no further commands (as tor) */
+	/* Events. */
+	event_mask_t ev_client;         /* what the client subscribed to */
+	event_mask_t ev_internal;       /* what torgate needs itself */
+	struct evbuffer *event;         /* the event being gathered */
+	int event_id;
+	event_mode_t event_mode;
+	owned_t *owned;                 /* restrict-stream-events */
+	int data_key;                   /* restrict: 1 circuits, 2 streams */
+	char *resolves[RESOLVES_MAX];   /* restrict: names it RESOLVEd */
+	size_t resolve_next;
+	char learn_name[128];           /* MODE_LEARN */
+	/* Counters for the log line at the end. */
+	unsigned long n_cmds, n_denied;
+	bool dead;                      /* killed; freed by the reaper */
+};
+
+/* session.c */
+pending_t *pending_push(session_t *s);
+pending_t *pending_head(session_t *s);
+void pending_pop(session_t *s);
+int flush_local(session_t *s);
+void reply_local(session_t *s, unsigned flags, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void session_close_after_flush(session_t *s);
+size_t session_to_client(session_t *s);
+size_t session_to_tor(session_t *s);
+
+/* command.c: read and handle the client's commands until it must wait. */
+void command_process(session_t *s);
+bool command_must_pause(session_t *s);
+/* Send a command to tor and queue its pending entry; args NULL: the line
+ * as the client sent it (and its body). */
+pending_t *command_forward(session_t *s, const cmd_def_t *def,
+    const proto_cmd_t *cmd, const char *args, size_t args_len);
+
+/* builtin.c: may cmd be sent before AUTHENTICATE, in this state? */
+bool builtin_allowed_before_auth(session_t *s, const cmd_def_t *def,
+    const proto_cmd_t *cmd);
+/* Answer cmd if torgate answers it itself; true if it did. */
+bool builtin_answer(session_t *s, const cmd_def_t *def,
+    const proto_cmd_t *cmd);
+/* Does every CMD_F_LOCAL command have an answer? (A self-check.) */
+bool builtin_table_complete(void);
+
+/* relay.c: relay what tor sent until the client must wait. */
+void relay_process(session_t *s);
+
+/* owner.c */
+/* restrict-stream-events: follow the client's streams from the start. */
+void owner_start(session_t *s);
+/* Remember the names a restricted client asks tor to RESOLVE. */
+void owner_note_resolve(session_t *s, const proto_cmd_t *cmd);
+/* Is a new stream this client's? (own_source_fn) */
+bool owner_is_own_source(void *arg, const char *source, const char *target);
+void owner_clear(session_t *s);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * torview.h: the daemon's view of tor, in one place.
+ *
+ * Everything torgate knows about the tor it fronts, as opposed to what it
+ * knows about one client: how to reach and authenticate to it (the
+ * upstream configuration and the SAFECOOKIE hint), its version and cookie
+ * as the last authenticated connection found them, its control listeners
+ * (the guard's targets, together with torgate's own listeners), its SOCKS
+ * listeners (stream ownership), which profile created which onion service,
+ * and the pool of spare authenticated connections.
+ *
+ * Every new upstream connection reports what it learnt here
+ * (torview_note_upstream). When that shows a different tor (another cookie
+ * or version: tor restarted or was replaced), torview_reset() forgets
+ * everything that belonged to the old one in one call.
+ */
+#ifndef TORGATE_TORVIEW_H
+#define TORGATE_TORVIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "guard.h"
+#include "onions.h"
+#include "torauth.h"
+#include "upstream.h"
+
+struct event_base;
+
+typedef struct torview torview_t;
+
+/* A view of the tor at conf->addr (conf is copied; its strings must
+ * outlive the view). own lists torgate's own listeners (n_own of them),
+ * which the guard protects as well. */
+torview_t *torview_new(struct event_base *base, const upstream_conf_t *conf,
+    const tg_addr_t *own, size_t n_own);
+void torview_free(torview_t *tv);
+
+/* Keep `n` spare authenticated connections (0: none). */
+void torview_start_pool(torview_t *tv, unsigned n);
+
+/* A connection for a new client: a spare if one is ready (*ready set; the
+ * caller calls its own callback), else a new connection that calls cb
+ * when done. NULL if no socket could be made. */
+upstream_t *torview_connect(torview_t *tv, upstream_cb cb, void *arg,
+    bool *ready);
+
+/* Record what an authenticated connection learnt of tor. */
+void torview_note_upstream(torview_t *tv, const upstream_t *u);
+
+/* tor changed: forget its listeners, the onion services' owners, the
+ * SAFECOOKIE hint and the spare connections. */
+void torview_reset(torview_t *tv);
+
+/* What the guard protects: tor's control listeners and torgate's own. */
+const guard_targets_t *torview_guard(const torview_t *tv);
+/* tor's SOCKS listeners. */
+const guard_targets_t *torview_socks(const torview_t *tv);
+/* Who created which onion service. */
+onions_t *torview_onions(torview_t *tv);
+/* tor's version ("" until known). */
+const char *torview_version(const torview_t *tv);
+/* The cookie tor authenticated torgate with, or NULL if none. */
+const uint8_t *torview_cookie(const torview_t *tv);
+
+#endif
