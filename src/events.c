@@ -10,39 +10,6 @@
 #include "kvline.h"
 #include "util.h"
 
-static const char *const names[TEV_COUNT] = {
-#define EVENT_NAME(n) #n,
-	EVENT_LIST(EVENT_NAME)
-#undef EVENT_NAME
-};
-
-int
-event_lookup(const char *name, size_t len)
-{
-	for (int i = 0; i < TEV_COUNT; i++)
-		if (strn_case_eq(name, len, names[i]))
-			return i;
-	return -1;
-}
-
-const char *
-event_name(event_id_t id)
-{
-	return id < TEV_COUNT ? names[id] : "?";
-}
-
-int
-event_of_line(const char *line, size_t len)
-{
-	size_t i = 4;
-
-	if (len < 5)
-		return -1;
-	while (i < len && line[i] != ' ' && line[i] != '\r' && line[i] != '=')
-		i++;
-	return event_lookup(line + 4, i - 4);
-}
-
 char *
 events_mask_args(event_mask_t m, size_t *lenp)
 {
@@ -51,16 +18,17 @@ events_mask_args(event_mask_t m, size_t *lenp)
 
 	for (int i = 0; i < TEV_COUNT; i++)
 		if (m & EVMASK(i))
-			cap += strlen(names[i]) + 1;
+			cap += strlen(event_name(i)) + 1;
 	s = xmalloc(cap);
 	s[0] = '\0';
 	for (int i = 0; i < TEV_COUNT; i++) {
+		const char *name = event_name(i);
 		if (!(m & EVMASK(i)))
 			continue;
 		if (n)
 			s[n++] = ' ';
-		memcpy(s + n, names[i], strlen(names[i]));
-		n += strlen(names[i]);
+		memcpy(s + n, name, strlen(name));
+		n += strlen(name);
 	}
 	s[n] = '\0';
 	*lenp = n;

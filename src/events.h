@@ -1,7 +1,7 @@
 /*
- * events.h: asynchronous events (control-spec section 4.1): the table of
- * event names, SETEVENTS under a profile, and the ownership tracking that
- * restrict-stream-events needs.
+ * events.h: asynchronous events (control-spec section 4.1): SETEVENTS
+ * under a profile, and the ownership tracking that restrict-stream-events
+ * needs. The table of event names is evtab.h.
  *
  * A client's SETEVENTS is checked against the profile's `events`: any
  * event not listed denies the whole command (510). Events marked
@@ -18,36 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evtab.h"
 #include "profile.h"
-
-/* Keep sorted. */
-#define EVENT_LIST(X)                                                   \
-	X(ADDRMAP) X(AUTHDIR_NEWDESCS) X(BUILDTIMEOUT_SET) X(BW)        \
-	X(CELL_STATS) X(CIRC) X(CIRC_BW) X(CIRC_MINOR) X(CLIENTS_SEEN)  \
-	X(CONF_CHANGED) X(CONN_BW) X(DEBUG) X(DESCCHANGED) X(ERR)       \
-	X(GUARD) X(HS_DESC) X(HS_DESC_CONTENT) X(INFO)                  \
-	X(NETWORK_LIVENESS) X(NEWCONSENSUS) X(NEWDESC) X(NOTICE) X(NS)  \
-	X(ORCONN) X(PT_LOG) X(PT_STATUS) X(SIGNAL) X(STATUS_CLIENT)     \
-	X(STATUS_GENERAL) X(STATUS_SERVER) X(STREAM) X(STREAM_BW)       \
-	X(TB_EMPTY) X(TRANSPORT_LAUNCHED) X(WARN)
-
-typedef enum {
-#define EVENT_ENUM(n) TEV_##n,
-	EVENT_LIST(EVENT_ENUM)
-#undef EVENT_ENUM
-	TEV_COUNT
-} event_id_t;
-
-typedef uint64_t event_mask_t;
-#define EVMASK(id) ((event_mask_t)1 << (id))
-
-/* Event id for a name in any case, or -1. */
-int event_lookup(const char *name, size_t len);
-const char *event_name(event_id_t id);
-
-/* The event an event message's first line ("650 NAME ...", "650-NAME...",
- * "650+NAME...") is about, or -1. */
-int event_of_line(const char *line, size_t len);
 
 typedef struct setevents {
 	event_mask_t client;    /* what the client asked for (all allowed) */
