@@ -213,19 +213,35 @@ builtin_table_complete(void)
 	return true;
 }
 
-/* Like tor (is_valid_initial_command): the pre-authentication commands,
- * PROTOCOLINFO once and not after AUTHCHALLENGE, AUTHCHALLENGE once. */
+/*
+ * Like tor (is_valid_initial_command): before AUTHENTICATE only the
+ * CMD_F_PREAUTH commands, each as often as its row here allows:
+ * PROTOCOLINFO once and not after AUTHCHALLENGE, AUTHCHALLENGE once.
+ */
+static bool
+preauth_protocolinfo(const session_t *s)
+{
+	return !s->sent_protocolinfo && !s->got_challenge;
+}
+
+static bool
+preauth_authchallenge(const session_t *s)
+{
+	return !s->got_challenge;
+}
+
+static bool (*const preauth_again[CMD_COUNT])(const session_t *) = {
+	[CMD_AUTHCHALLENGE] = preauth_authchallenge,
+	[CMD_PROTOCOLINFO] = preauth_protocolinfo,
+};
+
 bool
 builtin_allowed_before_auth(session_t *s, const cmd_def_t *def,
     const proto_cmd_t *cmd)
 {
 	if (def == NULL || cmd->multiline || !(def->flags & CMD_F_PREAUTH))
 		return false;
-	if (def->id == CMD_PROTOCOLINFO)
-		return !s->sent_protocolinfo && !s->got_challenge;
-	if (def->id == CMD_AUTHCHALLENGE)
-		return !s->got_challenge;
-	return true;
+	return preauth_again[def->id] == NULL || preauth_again[def->id](s);
 }
 
 bool

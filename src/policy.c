@@ -102,7 +102,8 @@ add_more(verdict_t *v, const cmd_rule_t *r)
  */
 static bool
 check_keys(const profile_t *p, const cmd_def_t *def, const char *args,
-    size_t len, const policy_ctx_t *ctx, verdict_t *v)
+    size_t len, const policy_ctx_t *ctx, verdict_t *v, size_t min_keys,
+    bool confs)
 {
 	const cmd_rules_t *rules = &p->cmds[def->id];
 	words_t w;
@@ -110,9 +111,7 @@ check_keys(const profile_t *p, const cmd_def_t *def, const char *args,
 	bool ok = false, rewritten = false;
 
 	words_split(args, len, &w);
-	/* A single GETINFO key was judged whole already; a single GETCONF
-	 * key may still be listed under confs. */
-	if (w.n == 0 || (w.n < 2 && def->id == CMD_GETINFO))
+	if (w.n == 0 || w.n < min_keys)
 		goto done;
 	out = evbuffer_new();
 	if (out == NULL)
@@ -124,7 +123,7 @@ check_keys(const profile_t *p, const cmd_def_t *def, const char *args,
 		if (i > 0)
 			evbuffer_add(out, " ", 1);
 		if (r == NULL) {
-			if (def->id == CMD_GETCONF &&
+			if (confs &&
 			    profile_find_conf(p, w.v[i], klen) != NULL) {
 				evbuffer_add(out, w.v[i], klen);
 				continue;
@@ -301,11 +300,20 @@ typedef struct verdict_row {
 	    size_t, verdict_t *);
 } verdict_row_t;
 
+/* GETINFO k1 k2 ...: a single key was judged whole already. */
 static bool
-allow_keys(const profile_t *p, const cmd_def_t *def, const char *args,
-    size_t len, const policy_ctx_t *ctx, verdict_t *v)
+allow_getinfo_keys(const profile_t *p, const cmd_def_t *def,
+    const char *args, size_t len, const policy_ctx_t *ctx, verdict_t *v)
 {
-	return check_keys(p, def, args, len, ctx, v);
+	return check_keys(p, def, args, len, ctx, v, 2, false);
+}
+
+/* GETCONF k1 k2 ...: even a single key may be listed under confs. */
+static bool
+allow_getconf_keys(const profile_t *p, const cmd_def_t *def,
+    const char *args, size_t len, const policy_ctx_t *ctx, verdict_t *v)
+{
+	return check_keys(p, def, args, len, ctx, v, 1, true);
 }
 
 static bool
@@ -318,8 +326,8 @@ allow_confs(const profile_t *p, const cmd_def_t *def, const char *args,
 static const verdict_row_t verdict_rows[CMD_COUNT] = {
 	[CMD_ADD_ONION] = { .guard = guard_add_onion },
 	[CMD_DEL_ONION] = { .owner = owner_del_onion },
-	[CMD_GETCONF] = { .allow = allow_keys },
-	[CMD_GETINFO] = { .allow = allow_keys },
+	[CMD_GETCONF] = { .allow = allow_getconf_keys },
+	[CMD_GETINFO] = { .allow = allow_getinfo_keys },
 	[CMD_LOADCONF] = { .guard = guard_loadconf },
 	[CMD_RESETCONF] = { .allow = allow_confs, .guard = guard_setconf },
 	[CMD_SETCONF] = { .allow = allow_confs, .guard = guard_setconf },

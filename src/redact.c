@@ -209,19 +209,38 @@ lookup_keyword(const char *kw, size_t len)
 	return cmdtab_lookup_name(name);
 }
 
+/*
+ * How much of a secret-bearing command's arguments the debug log may show,
+ * one row per command; commands without a row are scrubbed by markers
+ * only (ADD_ONION's key blob, for one).
+ */
+typedef enum {
+	REDACT_MARKERS = 0,     /* only the secret-looking tokens */
+	REDACT_ALL,             /* every argument */
+	REDACT_FIRST_IF_METHOD, /* all but a first argument "SAFECOOKIE" */
+	REDACT_BUT_FIRST,       /* all but the first argument */
+} redact_how_t;
+
+static const redact_how_t redact_how[CMD_COUNT] = {
+	[CMD_AUTHCHALLENGE] = REDACT_FIRST_IF_METHOD,
+	[CMD_AUTHENTICATE] = REDACT_ALL,
+	[CMD_ONION_CLIENT_AUTH_ADD] = REDACT_BUT_FIRST,
+};
+
 char *
 redact_command(const char *line, size_t len)
 {
 	const cmd_def_t *def;
+	redact_how_t how;
 	obuf_t b;
 	size_t kwlen, keep, a;
 
 	ob_init(&b, len);
 	kwlen = token_end(line, 0, len);
 	def = lookup_keyword(line, kwlen);
-	if (def == NULL || (def->flags & CMD_F_SECRET) == 0 ||
-	    (def->id != CMD_AUTHENTICATE && def->id != CMD_AUTHCHALLENGE &&
-	    def->id != CMD_ONION_CLIENT_AUTH_ADD)) {
+	how = def != NULL && (def->flags & CMD_F_SECRET) ?
+	    redact_how[def->id] : REDACT_MARKERS;
+	if (how == REDACT_MARKERS) {
 		scrub_markers(&b, line, len);
 		return b.p;
 	}
@@ -229,9 +248,9 @@ redact_command(const char *line, size_t len)
 	/* Keep the keyword and, where harmless, the first argument. */
 	keep = skip_space(line, kwlen, len);
 	a = token_end(line, keep, len);
-	if ((def->id == CMD_AUTHCHALLENGE &&
+	if ((how == REDACT_FIRST_IF_METHOD &&
 	    strn_case_eq(line + keep, a - keep, "SAFECOOKIE")) ||
-	    (def->id == CMD_ONION_CLIENT_AUTH_ADD && a > keep))
+	    (how == REDACT_BUT_FIRST && a > keep))
 		keep = skip_space(line, a, len);
 	/* The kept part goes through the markers too: a client that sends
 	 * "ONION_CLIENT_AUTH_ADD x25519:<key>" must not leak its key. */
