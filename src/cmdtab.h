@@ -22,6 +22,8 @@ enum {
 	CMD_F_LOCAL = 1 << 4,    /* always answered by torgate itself */
 	CMD_F_INTERCEPT = 1 << 5,/* some forms answered by torgate itself
 	                          * (builtin.c says which), the rest judged */
+	CMD_F_EVENTS = 1 << 6,   /* judged against the profile's `events`,
+	                          * not its command rules */
 };
 
 /* Keep sorted by name, for the reader (lookups go through a hash). */
@@ -57,7 +59,7 @@ enum {
 	X(SAVECONF, "SAVECONF", 0)                                      \
 	X(SETCIRCUITPURPOSE, "SETCIRCUITPURPOSE", 0)                    \
 	X(SETCONF, "SETCONF", CMD_F_INTERCEPT)                          \
-	X(SETEVENTS, "SETEVENTS", 0)                                    \
+	X(SETEVENTS, "SETEVENTS", CMD_F_EVENTS)                         \
 	X(SETROUTERPURPOSE, "SETROUTERPURPOSE", CMD_F_OBSOLETE)         \
 	X(SIGNAL, "SIGNAL", 0)                                          \
 	X(TAKEOWNERSHIP, "TAKEOWNERSHIP", CMD_F_LOCAL)                  \

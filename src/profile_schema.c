@@ -573,7 +573,7 @@ load_commands(struct loader *ld, profile_t *p, yaml_node_t *m)
 		} else if (def->flags & CMD_F_LOCAL) {
 			node_warn(ld, k, "%s is answered by torgate itself; "
 			    "rule ignored", def->name);
-		} else if (def->id == CMD_SETEVENTS) {
+		} else if (def->flags & CMD_F_EVENTS) {
 			/* As in onion-grater: subscriptions are judged event
 			 * by event against `events`. */
 			node_warn(ld, k, "SETEVENTS rules are not used; list "
