@@ -130,15 +130,18 @@ ident_spawn(void)
 	if (id->pid == 0) {
 		/* The identifying process keeps its end of the socketpair and
 		 * the standard descriptors (logging), nothing else. */
-		int max = (int)sysconf(_SC_OPEN_MAX);
+		int fd = sv[1];
 		close(sv[0]);
-		for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536);
-		    fd++)
-			if (fd != sv[1])
-				close(fd);
+		if (fd != 3) {
+			if (dup2(fd, 3) < 0)
+				_exit(1);
+			fd = 3;
+		}
+		if (close_range(4, ~0U, 0) < 0)
+			_exit(1);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
-		serve(sv[1]);
+		serve(fd);
 	}
 	close(sv[1]);
 	id->fd = sv[0];
