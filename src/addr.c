@@ -19,7 +19,8 @@ parse_port(const char *s, in_port_t *port)
 	char *end;
 	long v;
 
-	if (*s == '\0')
+	/* Digits only: strtol would also take blanks and a sign. */
+	if (*s < '0' || *s > '9')
 		return -1;
 	errno = 0;
 	v = strtol(s, &end, 10);
@@ -132,7 +133,7 @@ listen_spec_parse(const char *s, listen_spec_t *out, char *err, size_t errlen)
 			}
 			errno = 0;
 			m = strtol(opt + 5, &end, 8);
-			if (errno || *end || opt[5] == '\0' || m < 0 ||
+			if (errno || *end || opt[5] < '0' || opt[5] > '7' ||
 			    m > 0777) {
 				snprintf(err, errlen, "%s: bad mode", s);
 				goto done;

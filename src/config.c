@@ -81,9 +81,12 @@ parse_size(const char *s, size_t min, size_t max, size_t *out)
 	char *end;
 	unsigned long long v;
 
+	/* Digits only: strtoull would also take blanks and a sign. */
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || *end || s[0] == '\0' || s[0] == '-' || v < min || v > max)
+	if (errno || *end || v < min || v > max)
 		return -1;
 	*out = (size_t)v;
 	return 0;
@@ -214,8 +217,10 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 		return -1;
 	}
 	root = yaml_document_get_root_node(&doc);
-	if (root == NULL)
-		goto done;  /* empty file */
+	if (root == NULL || (root->type == YAML_SCALAR_NODE &&
+	    root->data.scalar.length == 0 &&
+	    root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE))
+		goto done;  /* empty file, or an empty document ("---") */
 	if (root->type != YAML_MAPPING_NODE) {
 		ferr(&f, root, "the config file must be a mapping");
 		goto done;
@@ -293,7 +298,7 @@ config_parse(config_t *cfg, int argc, char **argv)
 	int c;
 
 	memset(cfg, 0, sizeof(*cfg));
-	optind = 1;
+	optind = 0;     /* glibc: a full reset, even after an error in "-xy" */
 	while ((c = getopt_long(argc, argv, "l:t:p:c:f", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':

@@ -3,6 +3,7 @@
  */
 #include "tg_check.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kvline.h"
@@ -81,6 +82,118 @@ START_TEST(test_words)
 }
 END_TEST
 
+/* QuotedString: what kvline_quote writes. */
+static const struct {
+	const char *in;
+	const char *want;
+} quote_cases[] = {
+	{ "", "\"\"" },
+	{ "secret", "\"secret\"" },
+	{ "a\"b", "\"a\\\"b\"" },
+	{ "a\\b", "\"a\\\\b\"" },
+	{ "\\\"", "\"\\\\\\\"\"" },
+	{ "\"", "\"\\\"\"" },
+	{ "sp ace\ttab'", "\"sp ace\ttab'\"" },
+};
+
+START_TEST(test_quote)
+{
+	char *q = kvline_quote(quote_cases[_i].in), *back = NULL;
+	size_t blen = 0;
+
+	ck_assert_str_eq(q, quote_cases[_i].want);
+	/* And it reads back as itself, using every byte. */
+	ck_assert_int_eq(kvline_unquote(q, strlen(q), &back, &blen),
+	    (long)strlen(q));
+	ck_assert_uint_eq(blen, strlen(quote_cases[_i].in));
+	ck_assert_mem_eq(back, quote_cases[_i].in, blen);
+	free(back);
+	free(q);
+}
+END_TEST
+
+/* QuotedString decoding: input (with its length, for NULs), bytes used
+ * (-1: rejected), and the decoded bytes. */
+#define UQ(in, used, out) { in, sizeof(in) - 1, used, out, sizeof(out) - 1 }
+static const struct {
+	const char *in;
+	size_t len;
+	long used;
+	const char *out;
+	size_t outlen;
+} unquote_cases[] = {
+	UQ("\"\"", 2, ""),
+	UQ("\"abc\"", 5, "abc"),
+	UQ("\"abc\" rest", 5, "abc"),                  /* stops at the quote */
+	UQ("\"a\\\"b\"", 6, "a\"b"),
+	UQ("\"\\\\\"", 4, "\\"),
+	UQ("\"\\n\\r\\t\\'\"", 10, "\n\r\t'"),
+	UQ("\"\\x41\\X4a\\x7e\"", 14, "AJ~"),
+	UQ("\"\\101\"", 6, "A"),                        /* octal */
+	UQ("\"\\0\"", 4, "\0"),                         /* one digit */
+	UQ("\"\\12\"", 5, "\n"),                        /* two digits */
+	UQ("\"\\1012\"", 7, "A2"),                      /* at most three */
+	UQ("\"\\377\"", 6, "\377"),
+	UQ("\"a\\0b\"", 6, "a\0b"),                     /* NUL by escape */
+	UQ("\"\\400\"", -1, ""),                        /* over 255 */
+	UQ("\"\\8\"", -1, ""),                          /* not octal */
+	UQ("\"\\x4\"", -1, ""),                         /* one hex digit */
+	UQ("\"\\xg0\"", -1, ""),
+	UQ("\"\\q\"", -1, ""),                          /* unknown escape */
+	UQ("\"\\ \"", -1, ""),
+	UQ("\"abc", -1, ""),                            /* unterminated */
+	UQ("\"abc\\\"", -1, ""),                        /* escaped last quote */
+	UQ("\"abc\\", -1, ""),
+	UQ("\"", -1, ""),
+	UQ("", -1, ""),
+	UQ("abc\"", -1, ""),                            /* no opening quote */
+	UQ(" \"abc\"", -1, ""),
+	UQ("\"a\nb\"", -1, ""),                         /* raw newline */
+	UQ("\"a\0b\"", -1, ""),                         /* raw NUL */
+};
+
+START_TEST(test_unquote)
+{
+	char *out = NULL;
+	size_t outlen = 12345;
+	long used = kvline_unquote(unquote_cases[_i].in, unquote_cases[_i].len,
+	    &out, &outlen);
+
+	ck_assert_int_eq(used, unquote_cases[_i].used);
+	if (used < 0) {
+		ck_assert_ptr_null(out);
+		return;
+	}
+	ck_assert_uint_eq(outlen, unquote_cases[_i].outlen);
+	ck_assert_mem_eq(out, unquote_cases[_i].out, outlen);
+	ck_assert_int_eq(out[outlen], '\0');
+	free(out);
+}
+END_TEST
+
+/* The length bounds the read: a QuotedString cut short is incomplete,
+ * whatever follows in memory. */
+START_TEST(test_unquote_counted)
+{
+	static const char s[] = "\"abc\\x41\\101\"";
+	char *out = NULL;
+	size_t outlen;
+
+	for (size_t n = 0; n < sizeof(s) - 1; n++) {
+		char *copy = malloc(n ? n : 1);
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, s, n);
+		ck_assert_msg(kvline_unquote(copy, n, &out, &outlen) == -1,
+		    "accepted the first %zu bytes", n);
+		free(copy);
+	}
+	ck_assert_int_eq(kvline_unquote(s, sizeof(s) - 1, &out, &outlen),
+	    (long)(sizeof(s) - 1));
+	ck_assert_str_eq(out, "abcAA");
+	free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -91,6 +204,11 @@ main(void)
 	    (int)(sizeof(kv_cases) / sizeof(kv_cases[0])));
 	tcase_add_loop_test(tc, test_words, 0,
 	    (int)(sizeof(word_cases) / sizeof(word_cases[0])));
+	tcase_add_loop_test(tc, test_quote, 0,
+	    (int)(sizeof(quote_cases) / sizeof(quote_cases[0])));
+	tcase_add_loop_test(tc, test_unquote, 0,
+	    (int)(sizeof(unquote_cases) / sizeof(unquote_cases[0])));
+	tcase_add_test(tc, test_unquote_counted);
 	suite_add_tcase(s, tc);
 	return tg_run_suite(s);
 }
