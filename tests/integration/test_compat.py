@@ -9,7 +9,11 @@ against tor's direct reply wherever tor's answer is deterministic, and
 tor receives the command as sent), something outside it is denied with
 "510 Command filtered" and never reaches tor, and its rewrites happen
 (what tor receives, and replies rewritten although the private tor is
-offline). The module is skipped when the directory is absent.
+offline).
+
+The directory is TORGATE_COMPAT_PROFILES when that is set. Without it the
+module exits 77, which meson reports as SKIP; with CI=true in the
+environment a missing directory or file is a failure instead.
 """
 
 import base64
@@ -27,7 +31,9 @@ from itkit import FILTERED, OK, GateCase  # noqa: E402
 
 _top = os.environ.get("TOP_SRCDIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..")
-COMPAT_DIR = os.path.join(_top, "..", "shared", "compat-profiles")
+COMPAT_DIR = (os.environ.get("TORGATE_COMPAT_PROFILES")
+              or os.path.join(_top, "..", "shared", "compat-profiles"))
+EXIT_SKIP = 77  # meson's SKIP
 FLAVOURS = ("tails", "whonix")
 
 BOOTSTRAP_DONE = (b'250-status/bootstrap-phase=NOTICE BOOTSTRAP PROGRESS=100 '
@@ -43,12 +49,22 @@ WARNING_RE = re.compile(r"^(.+\.yml):(\d+):(\d+): warning: \S.*$")
 SUMMARY_RE = re.compile(r"^\d+ profiles?, 0 errors, \d+ warnings?$")
 
 env = None
+missing = []  # the data found absent, for the exit status
+
+
+def data_missing(what):
+    """Stop the test whose data is absent: skip it, or fail under CI."""
+    missing.append(what)
+    if os.environ.get("CI") == "true":
+        raise AssertionError("%s (CI=true: the data must be there; "
+                             "TORGATE_COMPAT_PROFILES says where)" % what)
+    raise unittest.SkipTest(what)
 
 
 def setUpModule():
     global env
     if not os.path.isdir(COMPAT_DIR):
-        raise unittest.SkipTest("no compat profiles at %s" % COMPAT_DIR)
+        data_missing("no compat profiles at %s" % COMPAT_DIR)
     itkit.require_binaries()
     env = itkit.Env(tcp_control=False, tap=True)
 
@@ -135,7 +151,7 @@ class CompatBase(GateCase):
         cls.name = os.path.basename(cls.FILE)[:-len(".yml")]
         src = os.path.join(COMPAT_DIR, cls.FILE)
         if not os.path.exists(src):
-            raise unittest.SkipTest("%s not present" % cls.FILE)
+            data_missing("%s not present" % src)
         pdir = env.tempdir("tgt-prof-")
         shutil.copy(src, pdir)
         cls.path = env.sock(cls.name + ".sock")
@@ -613,4 +629,9 @@ del GateCase, CompatBase  # base classes, not tests of their own
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    prog = unittest.main(verbosity=2, exit=False)
+    if not prog.result.wasSuccessful():
+        sys.exit(1)
+    if missing:
+        print("SKIP: " + "; ".join(missing), file=sys.stderr)
+        sys.exit(EXIT_SKIP)
