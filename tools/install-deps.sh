@@ -4,7 +4,14 @@
 # are present.
 set -eu
 
-PKGS="gcc clang llvm meson ninja-build pkg-config \
+# Installed with --no-install-recommends, so what the tools only recommend
+# is listed here: libc6-dev (gcc's headers and crt files) and
+# libclang-rt-dev, the sanitizer and libFuzzer runtimes of the default
+# clang (libclang_rt.fuzzer-x86_64.a; libclang-rt-14-dev on bookworm).
+# tor, python3 and the clients (nyx, onionshare-cli, python3-stem, tmux to
+# give nyx a terminal) run in the integration tests; socat in bench/run.sh;
+# setpriv and prlimit come with util-linux, which every Debian has.
+PKGS="gcc libc6-dev clang libclang-rt-dev llvm meson ninja-build pkg-config \
 libevent-dev libyaml-dev libpcre2-dev libseccomp-dev libapparmor-dev \
 nettle-dev check tor python3 socat \
 nyx onionshare-cli python3-stem tmux"
