@@ -1,5 +1,6 @@
 #!/bin/sh
-# Build torgate and run the whole test suite: unit tests, fuzz-corpus
+# Check the include graph against ARCHITECTURE.md's layers, then build
+# torgate and run the whole test suite: unit tests, fuzz-corpus
 # replays and integration tests against a private offline tor, first in
 # the default build (warnings are errors), then under ASan+UBSan, then a
 # short libFuzzer run of every fuzz target.
@@ -10,6 +11,9 @@ cd "$(dirname "$0")/.."
 sh tools/install-deps.sh
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+
+echo "== include layers"
+sh tools/check-layers.sh
 
 echo "== default build"
 [ -d build ] || meson setup build
