@@ -49,7 +49,7 @@ def setUpModule():
     global env, tg
     itkit.require_binaries()
     if not os.path.isdir(PROFILE_DIR):
-        raise unittest.SkipTest("no profiles directory at %s" % PROFILE_DIR)
+        itkit.missing("no profiles directory at %s" % PROFILE_DIR)
     env = itkit.Env(tap=True)
     try:
         tg = env.torgate([PROFILE_DIR], [
@@ -220,7 +220,7 @@ class NyxTest(ClientCase):
         super().setUpClass()
         for prog in ("nyx", "tmux"):
             if shutil.which(prog) is None:
-                raise unittest.SkipTest("%s not installed" % prog)
+                itkit.missing("%s not installed" % prog)
 
     _runs = 0
 
@@ -329,7 +329,7 @@ class OnionShareTest(ClientCase):
     def setUpClass(cls):
         super().setUpClass()
         if shutil.which("onionshare-cli") is None:
-            raise unittest.SkipTest("onionshare-cli not installed")
+            itkit.missing("onionshare-cli not installed")
 
     def share(self, listener, settings, args, want_re):
         """Run onionshare-cli until its share's ADD_ONION is answered.
@@ -469,7 +469,7 @@ class StemTest(ClientCase):
         super().setUpClass()
         cls.python = python_with_stem()
         if cls.python is None:
-            raise unittest.SkipTest("python3-stem not installed")
+            itkit.missing("python3-stem not installed")
 
     def run_script(self, addr):
         p = subprocess.run([self.python, "-c", STEM_SCRIPT, addr],
@@ -666,4 +666,4 @@ class RewriteTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    itkit.main()
