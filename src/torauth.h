@@ -1,7 +1,8 @@
 /*
  * torauth.h: tor's authentication material: the cookie file, SAFECOOKIE
- * hashes (control-spec "AUTHCHALLENGE"), password files and the
- * QuotedString encoding of AUTHENTICATE. HMAC-SHA256 comes from nettle.
+ * hashes (control-spec "AUTHCHALLENGE") and password files (the
+ * QuotedString they are sent in is kvline.h's). HMAC-SHA256 comes from
+ * nettle.
  *
  * File reading lives here and nowhere else in the request path, so that a
  * future seccomp policy has one place to allow it.

@@ -109,6 +109,16 @@ START_TEST(test_cookie_not_a_file)
 	ck_assert_int_eq(torauth_read_cookie("/dev/zero", cookie), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	cleanup(path);
+
+	/* A FIFO with no writer: refused at once, not waited on (the test
+	 * times out if open() blocks). */
+	make_tmpdir();
+	snprintf(path, sizeof(path), "%s/fifo", tmpdir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	errno = 0;
+	ck_assert_int_eq(torauth_read_cookie(path, cookie), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	cleanup(path);
 }
 END_TEST
 
