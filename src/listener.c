@@ -90,7 +90,7 @@ clear_stale_socket(const tg_addr_t *a)
 		return -1;
 	rc = connect(fd, (const struct sockaddr *)&a->ss, a->len);
 	close(fd);
-	if (rc == 0) {
+	if (rc == 0 || errno != ECONNREFUSED) {
 		errno = EADDRINUSE;
 		return -1;
 	}
