@@ -141,6 +141,7 @@ ident_spawn(void)
 			_exit(1);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);     /* stops with torgate: EOF */
 		serve(fd);
 	}
 	close(sv[1]);
