@@ -218,7 +218,8 @@ ident_free(ident_t *id)
 		event_free(id->ev);
 	close(id->fd);
 	if (id->pid > 0) {
-		kill(id->pid, SIGTERM);
+		/* It would exit on EOF, but may be in a slow look-up. */
+		kill(id->pid, SIGKILL);
 		waitpid(id->pid, NULL, 0);
 	}
 	while ((r = id->head) != NULL) {

@@ -478,7 +478,10 @@ find_socket_holder(unsigned long ino, pid_t *pid)
 	bool stop = false;
 	struct timespec t0;
 	struct dirent *de;
-	pid_t self = getpid();
+	/* Neither this process nor torgate's other one (the scan runs in the
+	 * identifying process, whose parent holds every session's
+	 * descriptors) can be the client. */
+	pid_t self = getpid(), parent = getppid();
 	DIR *proc;
 
 	wantlen = snprintf(want, sizeof(want), "socket:[%lu]", ino);
@@ -488,7 +491,7 @@ find_socket_holder(unsigned long ino, pid_t *pid)
 		return -1;
 	while (!stop && found < 0 && (de = readdir(proc)) != NULL) {
 		pid_t p = parse_pid(de->d_name);
-		if (p <= 0 || p == self)
+		if (p <= 0 || p == self || p == parent)
 			continue;
 		if (elapsed_msec(&t0) > SCAN_MAX_MSEC) {
 			stop = true;
