@@ -22,6 +22,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
+import itkit  # noqa: E402
 from harness import Client, Listener, ProfileDir, TorInstance, Torgate  # noqa
 
 OK = b"250 OK\r\n"
@@ -141,14 +142,7 @@ _env = _Env()
 
 
 def setUpModule():
-    reason = None
-    if harness.find_tor() is None:
-        reason = "tor not installed"
-    elif not harness.torgate_binary() or \
-            not os.access(harness.torgate_binary(), os.X_OK):
-        reason = "torgate binary not built (set TORGATE)"
-    if reason:
-        raise unittest.SkipTest(reason)
+    itkit.require_binaries()
     _env.tor = TorInstance().start()
 
 

@@ -16,6 +16,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
+import itkit  # noqa: E402
 from harness import (Client, ConnectionClosed, Listener, ProfileDir,  # noqa
                      Tap, TorInstance, Torgate)
 
@@ -99,14 +100,7 @@ def _start_torgate():
 
 
 def setUpModule():
-    reason = None
-    if harness.find_tor() is None:
-        reason = "tor not installed"
-    elif not harness.torgate_binary() or \
-            not os.access(harness.torgate_binary(), os.X_OK):
-        reason = "torgate binary not built (set TORGATE)"
-    if reason:
-        raise unittest.SkipTest(reason)
+    itkit.require_binaries()
     try:
         _env.tor = TorInstance(tcp_control=True).start()
         _env.direct = _env.tor.direct()
