@@ -1,7 +1,8 @@
 /*
  * regex.c: PCRE2 wrapper. See regex.h.
  *
- * Patterns are JIT-compiled when the platform allows; one match data block
+ * Patterns are JIT-compiled when the platform allows (and the build has
+ * -Djit=true, the default); one match data block
  * is kept and reused for every match (torgate is single-threaded), sized
  * for the largest pattern compiled so far.
  */
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "regex.h"
+#include "torgate_build.h"
 #include "util.h"
 
 /* Longest literal prefix kept for the quick pre-check. */
@@ -76,7 +78,9 @@ regex_compile(const char *src, size_t len, char *errbuf, size_t errlen,
 		*erroff = off;
 		return NULL;
 	}
+#if TORGATE_JIT
 	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+#endif
 	re = xzalloc(sizeof(*re));
 	re->code = code;
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &re->ngroups);
