@@ -10,11 +10,12 @@ set -eu
 # clang (libclang_rt.fuzzer-x86_64.a; libclang-rt-14-dev on bookworm).
 # tor, python3 and the clients (nyx, onionshare-cli, python3-stem, tmux to
 # give nyx a terminal) run in the integration tests; socat in bench/run.sh;
-# setpriv and prlimit come with util-linux, which every Debian has.
+# setpriv and prlimit come with util-linux, which every Debian has;
+# valgrind runs the integration tests under memcheck (tools/valgrind.sh).
 PKGS="gcc libc6-dev clang libclang-rt-dev llvm meson ninja-build pkg-config \
 libevent-dev libyaml-dev libpcre2-dev libseccomp-dev libapparmor-dev \
 nettle-dev check tor python3 socat \
-nyx onionshare-cli python3-stem tmux"
+nyx onionshare-cli python3-stem tmux valgrind"
 
 missing=""
 for p in $PKGS; do

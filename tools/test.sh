@@ -2,8 +2,9 @@
 # Check the include graph against ARCHITECTURE.md's layers, then build
 # torgate and run the whole test suite: unit tests, fuzz-corpus
 # replays and integration tests against a private offline tor, first in
-# the default build (warnings are errors), then under ASan+UBSan, then a
-# short libFuzzer run of every fuzz target.
+# the default build (warnings are errors), then under ASan+UBSan, then
+# with torgate under valgrind's memcheck, then a short libFuzzer run of
+# every fuzz target.
 #
 # Environment: FUZZ_SECONDS (default 20) per fuzz target; 0 skips fuzzing.
 set -eu
@@ -28,24 +29,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     meson test -C build-asan --print-errorlogs --num-processes 2
 
+echo "== valgrind memcheck (integration tests)"
+sh tools/valgrind.sh
+
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
 	echo "== libFuzzer (${FUZZ_SECONDS}s per target)"
-	[ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true \
-	    -Db_sanitize=address,undefined -Db_lundef=false -Dtests=true
-	ninja -C build-fuzz
-	for f in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -f "$f" ] && [ -x "$f" ] || continue
-		name=$(basename "$f" | sed 's/^fuzz_//')
-		work=$(mktemp -d)
-		cp -r "tests/fuzz/corpus/$name/." "$work/"
-		echo "-- $name"
-		"$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \
-		    -print_final_stats=0 "$work" >"$work.log" 2>&1 || {
-			tail -50 "$work.log"
-			echo "fuzz target $name failed" >&2
-			exit 1
-		}
-		rm -rf "$work" "$work.log"
-	done
+	FUZZ_SECONDS=$FUZZ_SECONDS sh tools/fuzz.sh
 fi
 echo "all tests passed"

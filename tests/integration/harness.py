@@ -21,7 +21,13 @@ import tempfile
 import threading
 import time
 
-DEFAULT_TIMEOUT = 10.0
+# TORGATE_VALGRIND=DIR runs every torgate under valgrind's memcheck, one
+# log per process in DIR (tools/valgrind.sh reads them); waits for torgate
+# are then stretched by TIMEOUT_SCALE.
+VALGRIND_DIR = os.environ.get("TORGATE_VALGRIND") or None
+TIMEOUT_SCALE = 8.0 if VALGRIND_DIR else 1.0
+
+DEFAULT_TIMEOUT = 10.0 * TIMEOUT_SCALE
 TOR_START_TIMEOUT = 30.0
 
 SAFECOOKIE_SERVER_KEY = (b"Tor safe cookie authentication "
@@ -706,7 +712,7 @@ def torgate_binary():
 class Torgate:
     """The daemon under test, in the foreground, with debug logging."""
 
-    START_TIMEOUT = 20.0
+    START_TIMEOUT = 20.0 * TIMEOUT_SCALE
 
     def __init__(self, tor_addr, profile_dirs, listeners, extra_args=(),
                  binary=None, debug=True):
@@ -727,6 +733,12 @@ class Torgate:
         for lst in listeners:
             args += ["-l", lst.arg()]
         args += list(extra_args)
+        if VALGRIND_DIR:
+            args = ["valgrind", "--tool=memcheck", "--quiet",
+                    "--leak-check=full",
+                    "--show-leak-kinds=definite,indirect",
+                    "--errors-for-leak-kinds=definite,indirect",
+                    "--log-file=%s/torgate.%%p.log" % VALGRIND_DIR] + args
         self.args = args
         self.proc = None
         self._err = None
@@ -768,7 +780,7 @@ class Torgate:
         except OSError:
             return ""
 
-    def stop(self, timeout=10):
+    def stop(self, timeout=10 * TIMEOUT_SCALE):
         """SIGTERM and wait; return the exit status (negative: signal),
         or None if it had to be killed."""
         if self.proc is None:
