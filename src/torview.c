@@ -16,7 +16,9 @@
 #include "torview.h"
 #include "util.h"
 
-/* How long tor may take to answer the reconciliation's GETINFO. */
+/* How long tor may take to answer the reconciliation's GETINFO: tor answers
+ * at once; 30 s leaves room for a tor busy starting up (a later connection
+ * to tor tries again). */
 #define RECONCILE_TIMEOUT_SEC 30
 
 struct torview {
