@@ -27,6 +27,17 @@
 typedef void (*on_send_fn)(session_t *s, pending_t *p, const proto_cmd_t *cmd,
     verdict_t *v);
 
+/* ADD_ONION: will the service outlive its connection (Flags=Detach)? Read
+ * from what tor receives (the rewritten arguments, if any). */
+static void
+send_add_onion(session_t *s, pending_t *p, const proto_cmd_t *cmd,
+    verdict_t *v)
+{
+	if (v->args != NULL ? onions_args_detach(v->args, v->args_len) :
+	    onions_args_detach(cmd->args, cmd->args_len))
+		p->flags |= P_DETACH;
+}
+
 /* DEL_ONION: remember the service, to forget its owner once tor agrees. */
 static void
 send_del_onion(session_t *s, pending_t *p, const proto_cmd_t *cmd,
@@ -71,6 +82,7 @@ send_setevents(session_t *s, pending_t *p, const proto_cmd_t *cmd,
 }
 
 static const on_send_fn on_send[CMD_COUNT] = {
+	[CMD_ADD_ONION] = send_add_onion,
 	[CMD_DEL_ONION] = send_del_onion,
 	[CMD_GETINFO] = send_getinfo,
 	[CMD_RESOLVE] = send_resolve,

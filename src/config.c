@@ -47,6 +47,8 @@ usage(FILE *fp)
 "      --complain           forward everything; log what the profile would deny\n"
 "      --learn DIR          like --complain, and write DIR/NAME.yml, a suggested\n"
 "                           profile of what each client sent\n"
+"      --state-dir DIR      keep the owners of detached onion services in DIR,\n"
+"                           so that they survive a restart of torgate\n"
 "      --version, --help\n", DEFAULT_TOR);
 }
 
@@ -99,7 +101,7 @@ typedef struct file_ctx {
 	yaml_document_t *doc;
 	int errors;
 	config_t *cfg;
-	bool cli_listens, cli_dirs, cli_tor, cli_cookie, cli_pw;
+	bool cli_listens, cli_dirs, cli_tor, cli_cookie, cli_pw, cli_state;
 } file_ctx_t;
 
 static void
@@ -199,7 +201,8 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 	yaml_node_t *root;
 	file_ctx_t f = { .path = path, .doc = &doc, .cfg = cfg,
 		.cli_listens = cli_listens, .cli_dirs = cli_dirs,
-		.cli_tor = cli_tor, .cli_cookie = cli_cookie, .cli_pw = cli_pw };
+		.cli_tor = cli_tor, .cli_cookie = cli_cookie, .cli_pw = cli_pw,
+		.cli_state = cfg->state_dir != NULL };
 
 	if (fp == NULL) {
 		fprintf(stderr, "torgate: %s: %s\n", path, strerror(errno));
@@ -243,6 +246,8 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 			set_str(&f, v, key, &cfg->tor_cookie, cli_cookie);
 		else if (!strcmp(key, "tor-password-file"))
 			set_str(&f, v, key, &cfg->tor_password_file, cli_pw);
+		else if (!strcmp(key, "state-dir"))
+			set_str(&f, v, key, &cfg->state_dir, f.cli_state);
 		else if (!strcmp(key, "max-line-length"))
 			set_limit(&f, v, key, 256, 16 << 20, &L->max_line);
 		else if (!strcmp(key, "max-body-length"))
@@ -274,7 +279,7 @@ done:
 /* ---- command line --------------------------------------------------- */
 
 enum { OPT_COOKIE = 256, OPT_PASSWORD, OPT_DEBUG, OPT_VERSION, OPT_HELP,
-	OPT_CHECK, OPT_COMPLAIN, OPT_LEARN };
+	OPT_CHECK, OPT_COMPLAIN, OPT_LEARN, OPT_STATE_DIR };
 
 config_result_t
 config_parse(config_t *cfg, int argc, char **argv)
@@ -291,6 +296,7 @@ config_parse(config_t *cfg, int argc, char **argv)
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "complain", no_argument, NULL, OPT_COMPLAIN },
 		{ "learn", required_argument, NULL, OPT_LEARN },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -339,6 +345,10 @@ config_parse(config_t *cfg, int argc, char **argv)
 		case OPT_LEARN:
 			free(cfg->learn_dir);
 			cfg->learn_dir = xstrdup(optarg);
+			break;
+		case OPT_STATE_DIR:
+			free(cfg->state_dir);
+			cfg->state_dir = xstrdup(optarg);
 			break;
 		case OPT_VERSION:
 			printf("torgate %s\n", TORGATE_VERSION);
@@ -422,5 +432,6 @@ config_clear(config_t *cfg)
 	free(cfg->tor_password_file);
 	free(cfg->config_file);
 	free(cfg->learn_dir);
+	free(cfg->state_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -9,6 +9,7 @@
  *   max-line-length: N         max-body-length: N
  *   max-pending-commands: N    max-clients: N
  *   max-output-buffer: N       upstream-pool: N (spare connections)
+ *   state-dir: DIR             (owners of detached onion services)
  */
 #ifndef TORGATE_CONFIG_H
 #define TORGATE_CONFIG_H
@@ -49,6 +50,7 @@ typedef struct config {
 	bool check;                /* --check: validate and exit */
 	bool complain;             /* --complain */
 	char *learn_dir;           /* --learn DIR */
+	char *state_dir;           /* --state-dir DIR, or NULL: not kept */
 	limits_t limits;
 	unsigned upstream_pool;    /* spare upstream connections */
 	bool upstream_pool_set;

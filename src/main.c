@@ -116,6 +116,14 @@ raise_fd_limit(limits_t *L)
 	}
 }
 
+/* torview_has_profile_fn: is there a profile of this name now? */
+static bool
+has_profile(void *arg, const char *name)
+{
+	const gate_t *g = arg;
+	return profile_set_find(g->profiles, name) != NULL;
+}
+
 typedef struct daemon_state {
 	config_t *cfg;
 	gate_t *gate;
@@ -228,6 +236,8 @@ main(int argc, char **argv)
 		fatalx("event_base_new failed");
 	ident_attach(gate.ident, gate.base);
 	gate.tor = torview_new(gate.base, &upconf, own, cfg.n_listens);
+	if (cfg.state_dir != NULL)
+		torview_keep_state(gate.tor, cfg.state_dir, has_profile, &gate);
 	for (size_t i = 0; i < cfg.n_listens; i++)
 		if (listener_start(listeners[i], &gate) < 0)
 			goto out;

@@ -21,6 +21,7 @@ typedef struct onion {
 	char *profile;
 	uint32_t hash;
 	uint32_t len;
+	bool detached;      /* created with Flags=Detach */
 } onion_t;
 
 struct onions {
@@ -148,6 +149,7 @@ onions_add(onions_t *o, const char *profile, const char *sid, size_t len)
 		 * creator owns it. */
 		free(o->slot[i].profile);
 		o->slot[i].profile = xstrdup(profile);
+		o->slot[i].detached = false;
 		return true;
 	}
 	if (o->n >= ONIONS_MAX)
@@ -206,4 +208,100 @@ size_t
 onions_count(const onions_t *o)
 {
 	return o->n;
+}
+
+bool
+onions_set_detached(onions_t *o, const char *sid, size_t len, bool detached)
+{
+	size_t i = find(o, sid, len, sid_hash(o, sid, len));
+
+	if (i == SIZE_MAX)
+		return false;
+	o->slot[i].detached = detached;
+	return true;
+}
+
+bool
+onions_is_detached(const onions_t *o, const char *sid, size_t len)
+{
+	size_t i = find(o, sid, len, sid_hash(o, sid, len));
+
+	return i != SIZE_MAX && o->slot[i].detached;
+}
+
+void
+onions_each_detached(const onions_t *o,
+    void (*fn)(void *arg, const char *sid, const char *profile), void *arg)
+{
+	for (size_t i = 0; i < o->cap; i++)
+		if (o->slot[i].sid != NULL && o->slot[i].detached)
+			fn(arg, o->slot[i].sid, o->slot[i].profile);
+}
+
+/* ---- ADD_ONION's Flags, read as tor reads them --------------------------- */
+
+/* Does the comma-separated list v[0..n) hold "Detach" (any case)? tor
+ * splits on ',' and skips empty items. */
+static bool
+flags_hold_detach(const char *v, size_t n)
+{
+	static const char detach[] = "Detach";
+	size_t i = 0;
+
+	while (i <= n) {
+		size_t j = i;
+		while (j < n && v[j] != ',')
+			j++;
+		if (j - i == sizeof(detach) - 1 &&
+		    strn_case_eq(v + i, j - i, detach))
+			return true;
+		i = j + 1;
+	}
+	return false;
+}
+
+/* tor's kvline separators (not \f, which its split trims but kvline
+ * keeps). */
+static bool
+kv_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\n';
+}
+
+bool
+onions_args_detach(const char *args, size_t len)
+{
+	static const char flags[] = "Flags";
+	const char *p = args, *e = args + len;
+
+	/* tor splits the line on ' ' into at most two pieces, each trimmed
+	 * of whitespace (tor_isspace), blank ones skipped: the key argument,
+	 * then the keyword items. */
+	while (p < e && tor_isspace(*p))
+		p++;
+	while (p < e && *p != ' ')
+		p++;
+	while (p < e && tor_isspace(*p))
+		p++;
+	while (e > p && tor_isspace(e[-1]))
+		e--;
+	/* The items, as its kvline_parse() with no flags reads them: K=V
+	 * separated by kv_space(), values unquoted. */
+	while (p < e) {
+		const char *k, *eq;
+		while (p < e && kv_space(*p))
+			p++;
+		k = p;
+		while (p < e && !kv_space(*p))
+			p++;
+		if (p == k)
+			break;
+		eq = memchr(k, '=', (size_t)(p - k));
+		if (eq == NULL || eq == k)
+			return false;       /* tor refuses the line */
+		if (strn_case_eq(k, (size_t)(eq - k), flags) &&
+		    flags_hold_detach(eq + 1, (size_t)(p - eq - 1)))
+			return true;
+	}
+	return false;
 }

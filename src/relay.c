@@ -25,7 +25,8 @@
 typedef void (*teach_fn)(session_t *s, const pending_t *p,
     const proto_reply_line_t *line, const char *text);
 
-/* ADD_ONION: "250-ServiceID=..." -- the service is this profile's. */
+/* ADD_ONION: "250-ServiceID=..." -- the service is this profile's (and,
+ * if detached, kept in the state file). */
 static void
 teach_add_onion(session_t *s, const pending_t *p,
     const proto_reply_line_t *line, const char *text)
@@ -40,7 +41,8 @@ teach_add_onion(session_t *s, const pending_t *p,
 		return;
 	v = text + 4 + sizeof(sid) - 1;
 	n = line->text_len - 4 - (sizeof(sid) - 1);
-	if (!onions_add(torview_onions(s->g->tor), s->profile->name, v, n))
+	if (!torview_onion_added(s->g->tor, s->profile->name, v, n,
+	    (p->flags & P_DETACH) != 0))
 		log_warnx("session %llu: too many onion services to remember; "
 		    "this one cannot be deleted through torgate",
 		    (unsigned long long)s->id);
@@ -52,7 +54,7 @@ teach_del_onion(session_t *s, const pending_t *p,
     const proto_reply_line_t *line, const char *text)
 {
 	if (line->ends_msg && line->code == 250 && p->sid != NULL)
-		onions_remove(torview_onions(s->g->tor), p->sid, strlen(p->sid));
+		torview_onion_deleted(s->g->tor, p->sid, strlen(p->sid));
 }
 
 /* SETEVENTS: "250 OK" -- the client's set is what it asked for. */

@@ -69,6 +69,7 @@ enum {
 	P_CLOSE = 1 << 0,    /* close the session once this reply is out */
 	P_INTERNAL = 1 << 1, /* torgate's own command: swallow the reply */
 	P_RESTRICT = 1 << 2, /* filter circuit-status/stream-status lines */
+	P_DETACH = 1 << 3,   /* ADD_ONION with Flags=Detach */
 };
 
 typedef struct pending {

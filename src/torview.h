@@ -9,6 +9,15 @@
  * listeners (stream ownership), which profile created which onion service,
  * and the pool of spare authenticated connections.
  *
+ * With a state directory (torview_keep_state), the owners of detached
+ * onion services are kept in a file (onionstate.h) and survive a restart
+ * of torgate: at start, and whenever torgate finds a new tor, a connection
+ * of its own asks tor which detached services it still has
+ * (GETINFO onions/detached) and the file's services it lists keep their
+ * owners, if the file is of this very tor instance; the rest are dropped
+ * and the file is rewritten. Until then those services are owned by
+ * nobody.
+ *
  * Every new upstream connection reports what it learnt here
  * (torview_note_upstream). When that shows a different tor (another cookie
  * or version: tor restarted or was replaced), torview_reset() forgets
@@ -60,6 +69,23 @@ const guard_targets_t *torview_guard(const torview_t *tv);
 const guard_targets_t *torview_socks(const torview_t *tv);
 /* Who created which onion service. */
 onions_t *torview_onions(torview_t *tv);
+
+/* Does a profile of this name exist (now)? For the log only: a service
+ * whose profile is gone is kept, owned by a name no client has. */
+typedef bool (*torview_has_profile_fn)(void *arg, const char *name);
+
+/* Keep the owners of detached services in dir (onionstate.h): read the
+ * file (a missing one is empty; an unreadable or corrupt one is logged
+ * and owns nothing) and start reconciling it with tor. */
+void torview_keep_state(torview_t *tv, const char *dir,
+    torview_has_profile_fn has_profile, void *arg);
+
+/* tor created sid for a client of profile (detached: Flags=Detach); false
+ * if the table is full. Detached services are written to the state file. */
+bool torview_onion_added(torview_t *tv, const char *profile, const char *sid,
+    size_t len, bool detached);
+/* tor deleted sid. */
+void torview_onion_deleted(torview_t *tv, const char *sid, size_t len);
 /* tor's version ("" until known). */
 const char *torview_version(const torview_t *tv);
 /* The cookie tor authenticated torgate with, or NULL if none. */

@@ -109,6 +109,7 @@ dump(const config_t *c, char *buf, size_t n)
 	put(buf, n, "check", "%d", c->check);
 	put(buf, n, "complain", "%d", c->complain);
 	put(buf, n, "learn", "%s", S(c->learn_dir));
+	put(buf, n, "state", "%s", S(c->state_dir));
 	put(buf, n, "line", "%zu", L->max_line);
 	put(buf, n, "preauth", "%zu", L->max_preauth_line);
 	put(buf, n, "body", "%zu", L->max_body);
@@ -223,6 +224,12 @@ static const row_t cli_rows[] = {
 	{ { NULL }, NULL, CONFIG_RUN, { DEFAULT_LISTEN, DEFAULT_DIRS,
 	    "tor=unix:/run/tor/control", "cookie=-", "pw=-", "fg=0",
 	    "debug=0", "check=0", "complain=0", "learn=-" }, NULL },
+	{ { NULL }, NULL, CONFIG_RUN, { "state=-" }, NULL },
+	/* --state-dir: the last one wins. */
+	{ { "--state-dir", "/s1", "--state-dir=/s2", NULL }, NULL, CONFIG_RUN,
+	    { "state=/s2" }, NULL },
+	{ { "--state-dir", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
+	    "usage:" },
 	{ { NULL }, NULL, CONFIG_RUN, { "line=65536", "preauth=4096",
 	    "body=262144", "reply=1048576", "pending=256", "output=1048576",
 	    "clients=16384", "pool=4" }, NULL },
@@ -329,6 +336,13 @@ static const row_t file_rows[] = {
 	/* ... but the file's other keys still apply. */
 	{ { "-t", "unix:/cli", NULL }, "tor-cookie: /fc\nmax-clients: 9\n",
 	    CONFIG_RUN, { "tor=unix:/cli", "cookie=/fc", "clients=9" }, NULL },
+	/* state-dir: from the file, unless given as a flag. */
+	{ { NULL }, "state-dir: /var/lib/x\n", CONFIG_RUN,
+	    { "state=/var/lib/x" }, NULL },
+	{ { "--state-dir", "/cli", NULL }, "state-dir: /file\n", CONFIG_RUN,
+	    { "state=/cli" }, NULL },
+	{ { NULL }, "state-dir: [a]\n", CONFIG_EXIT_ERROR, { NULL },
+	    ":1:12: 'state-dir' must be a string" },
 	/* The file's listeners are not parsed when flags replace them. */
 	{ { "-l", "127.0.0.1:2", NULL }, "listen: [nonsense]\n", CONFIG_RUN,
 	    { "listen=127.0.0.1:2,0660,-" }, NULL },

@@ -196,6 +196,86 @@ START_TEST(test_against_model)
 }
 END_TEST
 
+/* Would tor create the service detached? The forms tor accepts, and
+ * look-alikes it reads otherwise. */
+static const struct {
+	const char *args;
+	bool detach;
+} detach_cases[] = {
+	{ "NEW:ED25519-V3 Flags=Detach Port=80", true },
+	{ "NEW:ED25519-V3 Port=80 Flags=Detach", true },
+	{ "ED25519-V3:k Flags=DiscardPK,Detach Port=9878,127.0.0.1:15000", true },
+	{ "NEW:BEST flags=detach Port=80", true },          /* any case */
+	{ "NEW:BEST FLAGS=DETACH Port=80", true },
+	{ "NEW:BEST Flags=,Detach, Port=80", true },        /* blank items */
+	{ "NEW:BEST Flags=DiscardPK Flags=Detach Port=80", true }, /* twice */
+	{ "NEW:BEST\tFlags=Detach Port=80", false },  /* tab: still the key */
+	{ "NEW:BEST Port=80\tFlags=Detach", true },   /* tab between items */
+	{ "NEW:BEST  Port=80 \t Flags=Detach \r\n", true },
+	{ "  NEW:BEST Flags=Detach", true },
+	{ "NEW:BEST \fFlags=Detach", true },      /* split trims \f too */
+	{ "NEW:BEST Port=80 \fFlags=Detach", false }, /* kvline keeps it */
+	{ "NEW:BEST Flags=Detach\f", true },
+	{ "NEW:BEST Port=80", false },
+	{ "NEW:BEST Flags=DiscardPK Port=80", false },
+	{ "NEW:BEST Flags=Detached Port=80", false },
+	{ "NEW:BEST Flags=Detac Port=80", false },
+	{ "NEW:BEST Flags=Detach;x Port=80", false },
+	{ "NEW:BEST Flag=Detach Port=80", false },
+	{ "NEW:BEST XFlags=Detach Port=80", false },
+	{ "Flags=Detach", false },                    /* the key argument */
+	{ "Flags=Detach Port=80", false },
+	{ "NEW:BEST Port=80 Detach", false },         /* tor refuses */
+	{ "NEW:BEST Flags=\"Detach\" Port=80", false }, /* tor refuses */
+	{ "NEW:BEST Port=80 =Detach Flags=Detach", false }, /* tor refuses */
+	{ "", false },
+	{ "NEW:BEST", false },
+};
+
+START_TEST(test_args_detach)
+{
+	const char *a = detach_cases[_i].args;
+
+	ck_assert_msg(onions_args_detach(a, strlen(a)) ==
+	    detach_cases[_i].detach, "%s", a);
+}
+END_TEST
+
+/* Detached marks: set on a recorded service only, cleared when it is
+ * added again, gone with it; each_detached lists exactly the marked. */
+static void
+count_detached(void *arg, const char *sid, const char *profile)
+{
+	(*(int *)arg)++;
+	ck_assert_str_eq(profile, "p");
+}
+
+START_TEST(test_detached)
+{
+	onions_t *o = onions_new();
+	int n = 0;
+
+	ck_assert(!onions_set_detached(o, "abc", 3, true));
+	ck_assert(onions_add(o, "p", "abc", 3));
+	ck_assert(onions_add(o, "q", "def", 3));
+	ck_assert(!onions_is_detached(o, "abc", 3));
+	ck_assert(onions_set_detached(o, "ABC", 3, true));
+	ck_assert(onions_is_detached(o, "abc", 3));
+	ck_assert(!onions_is_detached(o, "def", 3));
+	onions_each_detached(o, count_detached, &n);
+	ck_assert_int_eq(n, 1);
+	ck_assert(onions_add(o, "p", "abc", 3));
+	ck_assert(!onions_is_detached(o, "abc", 3));
+	ck_assert(onions_set_detached(o, "abc", 3, true));
+	onions_remove(o, "abc", 3);
+	ck_assert(!onions_is_detached(o, "abc", 3));
+	n = 0;
+	onions_each_detached(o, count_detached, &n);
+	ck_assert_int_eq(n, 0);
+	onions_free(o);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -209,6 +289,9 @@ main(void)
 	tcase_add_test(tc, test_ownership);
 	tcase_add_test(tc, test_bounded);
 	tcase_add_test(tc, test_against_model);
+	tcase_add_loop_test(tc, test_args_detach, 0,
+	    (int)(sizeof(detach_cases) / sizeof(detach_cases[0])));
+	tcase_add_test(tc, test_detached);
 	suite_add_tcase(s, tc);
 	return tg_run_suite(s);
 }
