@@ -36,6 +36,12 @@ static int
 fake_resolve(const char *path, addr_file_id_t *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (strncmp(path, "/long/", 6) == 0) {   /* any length */
+		snprintf(out->path, sizeof(out->path), "%s", path);
+		out->dev = 2;
+		out->ino = 400;
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (strcmp(path, files[i].path) == 0) {
 			snprintf(out->path, sizeof(out->path), "%s",
@@ -249,6 +255,26 @@ START_TEST(test_unix_fixed)
 }
 END_TEST
 
+/* A unix target's path must fit a socket address (107 bytes). */
+START_TEST(test_unix_path_bound)
+{
+	guard_opts_t o = { .client_unix = true };
+	char spec[300], why[256];
+	size_t n = strlen("80,unix:");
+
+	memcpy(spec, "80,unix:/long/", 14);
+	memset(spec + 14, 'a', sizeof(spec) - 14);
+	spec[n + 107] = '\0';             /* a 107-byte path */
+	ck_assert_msg(guard_port_ok(&g, &o, spec, strlen(spec), ',', why,
+	    sizeof(why)), "%s", why);
+	spec[n + 107] = 'a';
+	spec[n + 108] = '\0';             /* 108 bytes: too long */
+	ck_assert(!guard_port_ok(&g, &o, spec, strlen(spec), ',', why,
+	    sizeof(why)));
+	ck_assert(strstr(why, "too long") != NULL);
+}
+END_TEST
+
 /* HiddenServicePort values (separator ' '). */
 static const ocase_t hsport_cases[] = {
 	{ "80 8080", true },
@@ -439,6 +465,7 @@ main(void)
 	tcase_add_loop_test(tc, test_unix_client, 0,
 	    (int)(sizeof(unix_cases) / sizeof(unix_cases[0])));
 	tcase_add_test(tc, test_unix_fixed);
+	tcase_add_test(tc, test_unix_path_bound);
 	tcase_add_loop_test(tc, test_hs_port, 0,
 	    (int)(sizeof(hsport_cases) / sizeof(hsport_cases[0])));
 	tcase_add_loop_test(tc, test_policy_rows, 0,
