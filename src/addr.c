@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "addr.h"
@@ -226,4 +227,24 @@ addr_is_local(const struct sockaddr *sa)
 		    sin6->sin6_addr.s6_addr[12] == 127;
 	}
 	return false;
+}
+
+int
+addr_file_id(const char *path, addr_file_id_t *out)
+{
+	char *canon;
+	struct stat st;
+
+	memset(out, 0, sizeof(*out));
+	if (path[0] != '/' || (canon = realpath(path, NULL)) == NULL)
+		return -1;
+	if (strlen(canon) >= sizeof(out->path) || stat(canon, &st) < 0) {
+		free(canon);
+		return -1;
+	}
+	strcpy(out->path, canon);
+	out->dev = (unsigned long long)st.st_dev;
+	out->ino = (unsigned long long)st.st_ino;
+	free(canon);
+	return 0;
 }

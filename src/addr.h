@@ -19,6 +19,12 @@ typedef struct tg_addr {
 	char text[256];    /* canonical form, for logs */
 } tg_addr_t;
 
+/* What a path names now: the canonical path and the file's identity. */
+typedef struct addr_file_id {
+	char path[4096];
+	unsigned long long dev, ino;
+} addr_file_id_t;
+
 typedef struct listen_spec {
 	tg_addr_t addr;
 	mode_t mode;       /* unix sockets: permissions, default 0660 */
@@ -39,6 +45,11 @@ void addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
  * IPv4), and port; for unix sockets host is "unix" and port 0. */
 void addr_host_port(const struct sockaddr *sa, socklen_t len, char *host,
     size_t hostlen, unsigned *port);
+/* Resolve the absolute path (symlinks, "..", repeated slashes) to the
+ * file it names now (realpath, stat): 0, or -1 if it is relative, missing
+ * or not reachable. Does I/O. */
+int addr_file_id(const char *path, addr_file_id_t *out);
+
 /* Is this a loopback or unix-socket peer? */
 bool addr_is_local(const struct sockaddr *sa);
 

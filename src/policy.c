@@ -12,6 +12,7 @@
 #include "events.h"
 #include "kvline.h"
 #include "policy.h"
+#include "torrc.h"
 #include "util.h"
 
 /* Build the subject of a multi-line command: first-line arguments, "\n",
@@ -95,6 +96,30 @@ add_more(verdict_t *v, const cmd_rule_t *r)
 	v->more[v->n_more++] = r;
 }
 
+/* The profile's `confs` entry for option key, as tor names options (case,
+ * tor's aliases); a prefix of a name is never the option. */
+static const conf_rule_t *
+find_conf(const profile_t *p, const char *key)
+{
+	for (size_t i = 0; i < p->n_confs; i++)
+		if (torrc_same_option(key, p->confs[i].key))
+			return &p->confs[i];
+	return NULL;
+}
+
+/* Does value (len bytes; NULL or empty: a reset) pass conf rule c? */
+static bool
+conf_value_ok(const conf_rule_t *c, const char *value, size_t len)
+{
+	bool allowed = false;
+
+	if (value == NULL || len == 0)
+		return c->resettable;
+	for (size_t j = 0; j < c->n_values && !allowed; j++)
+		allowed = regex_match(c->values[j], value, len, NULL);
+	return allowed;
+}
+
 /*
  * GETINFO/GETCONF, key by key: every key must be allowed on its own. Keys
  * whose rule has a replacement are replaced one by one, and the arguments
@@ -123,8 +148,7 @@ check_keys(const profile_t *p, const cmd_def_t *def, const char *args,
 		if (i > 0)
 			evbuffer_add(out, " ", 1);
 		if (r == NULL) {
-			if (confs &&
-			    profile_find_conf(p, w.v[i], klen) != NULL) {
+			if (confs && find_conf(p, w.v[i]) != NULL) {
 				evbuffer_add(out, w.v[i], klen);
 				continue;
 			}
@@ -175,22 +199,13 @@ check_confs(const profile_t *p, const char *args, size_t len, verdict_t *v)
 		goto done;
 	}
 	for (size_t i = 0; i < kv.n; i++) {
-		const conf_rule_t *c = profile_find_conf(p, kv.v[i].key,
-		    strlen(kv.v[i].key));
-		bool allowed = false;
+		const conf_rule_t *c = find_conf(p, kv.v[i].key);
 		if (c == NULL) {
 			deny_why(v, "configuration key '%.64s' is not allowed",
 			    kv.v[i].key);
 			goto done;
 		}
-		if (kv.v[i].value == NULL || kv.v[i].value_len == 0) {
-			allowed = c->resettable;
-		} else {
-			for (size_t j = 0; j < c->n_values && !allowed; j++)
-				allowed = regex_match(c->values[j],
-				    kv.v[i].value, kv.v[i].value_len, NULL);
-		}
-		if (!allowed) {
+		if (!conf_value_ok(c, kv.v[i].value, kv.v[i].value_len)) {
 			deny_why(v, "value of '%.64s' is not allowed",
 			    kv.v[i].key);
 			goto done;
@@ -204,40 +219,138 @@ done:
 
 /* ---- the guard (guard.h), on what tor would receive ------------------ */
 
-/* SETCONF/RESETCONF: HiddenServicePort values. */
-static bool
-guard_setconf(const policy_ctx_t *ctx, const proto_cmd_t *cmd,
-    const char *args, size_t len, verdict_t *v)
+static const guard_targets_t no_targets;
+
+/* The guard's options for a verdict: may the client choose unix targets,
+ * and what text did the profile's replacement write. */
+static guard_opts_t
+guard_opts(const profile_t *p, const verdict_t *v)
 {
+	guard_opts_t o = { .client_unix = p->client_unix_targets };
+
+	if (v->rule != NULL && v->rule->replacement != NULL)
+		o.fixed = template_source(v->rule->replacement);
+	return o;
+}
+
+static const guard_targets_t *
+guard_targets(const policy_ctx_t *ctx)
+{
+	return ctx->guard != NULL ? ctx->guard : &no_targets;
+}
+
+/*
+ * One option that tor will set (a SETCONF/RESETCONF item or a LOADCONF
+ * line), named as tor resolves names: HiddenServicePort targets are
+ * checked; the options that open listeners, change the control port's
+ * authentication, start programs or create onion services on disk pass
+ * only when the profile lists them under `confs` and the value matches;
+ * abbreviations of those and '%' directives (%include) never pass.
+ */
+static bool
+guard_option(const profile_t *p, const policy_ctx_t *ctx,
+    const guard_opts_t *o, const char *key, const char *value, size_t vlen,
+    verdict_t *v)
+{
+	const char *canon;
+	const conf_rule_t *c;
+
+	switch (torrc_option(key, &canon)) {
+	case TORRC_OPT_OTHER:
+		return true;
+	case TORRC_OPT_BAD:
+		deny_why(v, "'%.64s' is not an option", key);
+		return false;
+	case TORRC_OPT_PREFIX:
+		deny_why(v, "'%.64s' is an abbreviation tor may read as %s",
+		    key, canon);
+		return false;
+	case TORRC_OPT_HS_PORT:
+		if (value == NULL || vlen == 0)
+			return true;
+		if (!guard_port_ok(guard_targets(ctx), o, value, vlen, ' ',
+		    v->whybuf, sizeof(v->whybuf))) {
+			v->why = v->whybuf;
+			return false;
+		}
+		return true;
+	case TORRC_OPT_GUARDED:
+		c = find_conf(p, canon);
+		if (c == NULL) {
+			deny_why(v, "%s needs the profile to list it under "
+			    "confs", canon);
+			return false;
+		}
+		if (!conf_value_ok(c, value, vlen)) {
+			deny_why(v, "value of %s is not allowed by confs",
+			    canon);
+			return false;
+		}
+		return true;
+	}
+	deny_why(v, "unknown option class");
+	return false;
+}
+
+/* SETCONF/RESETCONF: every item; what cannot be parsed is denied. */
+static bool
+guard_setconf(const profile_t *p, const policy_ctx_t *ctx,
+    const proto_cmd_t *cmd, const char *args, size_t len, verdict_t *v)
+{
+	guard_opts_t o = guard_opts(p, v);
 	kvlist_t kv;
 	bool ok = true;
 
-	if (kvline_parse(args, len, &kv) < 0)
-		return true;    /* unparsable: tor rejects it */
+	if (kvline_parse(args, len, &kv) < 0) {
+		deny_why(v, "arguments tor would not parse");
+		return false;
+	}
 	for (size_t i = 0; i < kv.n && ok; i++)
-		if (strcasecmp(kv.v[i].key, "HiddenServicePort") == 0 &&
-		    kv.v[i].value != NULL &&
-		    !guard_port_ok(ctx->guard, kv.v[i].value,
-		    kv.v[i].value_len, ' ', v->whybuf, sizeof(v->whybuf)))
-			ok = false;
+		ok = guard_option(p, ctx, &o, kv.v[i].key, kv.v[i].value,
+		    kv.v[i].value_len, v);
 	kvlist_clear(&kv);
 	return ok;
 }
 
 static bool
-guard_add_onion(const policy_ctx_t *ctx, const proto_cmd_t *cmd,
-    const char *args, size_t len, verdict_t *v)
+guard_add_onion(const profile_t *p, const policy_ctx_t *ctx,
+    const proto_cmd_t *cmd, const char *args, size_t len, verdict_t *v)
 {
-	return guard_add_onion_ok(ctx->guard, args, len, v->whybuf,
-	    sizeof(v->whybuf));
+	guard_opts_t o = guard_opts(p, v);
+
+	if (!guard_add_onion_ok(guard_targets(ctx), &o, args, len, v->whybuf,
+	    sizeof(v->whybuf))) {
+		v->why = v->whybuf;
+		return false;
+	}
+	return true;
 }
 
+/* LOADCONF: the body as tor reads it (CmdData, then torrc), line by line
+ * like SETCONF. */
 static bool
-guard_loadconf(const policy_ctx_t *ctx, const proto_cmd_t *cmd,
-    const char *args, size_t len, verdict_t *v)
+guard_loadconf(const profile_t *p, const policy_ctx_t *ctx,
+    const proto_cmd_t *cmd, const char *args, size_t len, verdict_t *v)
 {
-	return guard_torrc_ok(ctx->guard, cmd->body, cmd->body_len, v->whybuf,
-	    sizeof(v->whybuf));
+	guard_opts_t o = guard_opts(p, v);
+	char *text, err[128];
+	size_t tlen;
+	torrc_t rc;
+	bool ok = true;
+
+	text = torrc_from_cmddata(cmd->body ? cmd->body : "",
+	    cmd->body ? cmd->body_len : 0, &tlen);
+	if (torrc_parse(text, tlen, &rc, err, sizeof(err)) < 0) {
+		deny_why(v, "configuration tor would not parse (%s)", err);
+		free(text);
+		return false;
+	}
+	for (size_t i = 0; i < rc.n && ok; i++)
+		ok = guard_option(p, ctx, &o, rc.v[i].key, rc.v[i].value,
+		    strlen(rc.v[i].value), v);
+	torrc_clear(&rc);
+	free(text);
+	return ok;
 }
 
 /* ---- ownership -------------------------------------------------------- */
@@ -296,8 +409,8 @@ typedef struct verdict_row {
 	bool (*owner)(const profile_t *, const proto_cmd_t *,
 	    const policy_ctx_t *, verdict_t *);
 	/* Last, on what tor would receive: the built-in guard. */
-	bool (*guard)(const policy_ctx_t *, const proto_cmd_t *, const char *,
-	    size_t, verdict_t *);
+	bool (*guard)(const profile_t *, const policy_ctx_t *,
+	    const proto_cmd_t *, const char *, size_t, verdict_t *);
 } verdict_row_t;
 
 /* GETINFO k1 k2 ...: a single key was judged whole already. */
@@ -388,12 +501,10 @@ policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
 	    match_rule(p, def, cmd, ctx, v);
 	if (ok && row->owner != NULL)
 		ok = row->owner(p, cmd, ctx, v);
-	if (ok && row->guard != NULL && ctx->guard != NULL &&
-	    !row->guard(ctx, cmd, v->args ? v->args : cmd->args,
-	    v->args ? v->args_len : cmd->args_len, v)) {
-		v->why = v->whybuf;
+	if (ok && row->guard != NULL &&
+	    !row->guard(p, ctx, cmd, v->args ? v->args : cmd->args,
+	    v->args ? v->args_len : cmd->args_len, v))
 		ok = false;
-	}
 	if (ok) {
 		v->kind = VERDICT_FORWARD;
 		v->why = NULL;

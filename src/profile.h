@@ -28,6 +28,8 @@
  *   restrict-stream-events: bool
  *   tor-browser-mode: bool        (Whonix's name for the same)
  *   del-onion-any: bool           may DEL_ONION services of other profiles
+ *   client-unix-targets: bool     clients may choose unix: targets of onion
+ *                                 services (guard.h)
  */
 #ifndef TORGATE_PROFILE_H
 #define TORGATE_PROFILE_H
@@ -108,6 +110,7 @@ typedef struct profile {
 	size_t n_events;
 	bool restrict_stream_events;
 	bool del_onion_any;
+	bool client_unix_targets;
 } profile_t;
 
 typedef struct profile_set {

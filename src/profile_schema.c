@@ -807,6 +807,7 @@ enum {
 	PK_RESTRICT,
 	PK_TB_MODE,
 	PK_DEL_ONION_ANY,
+	PK_CLIENT_UNIX,
 	PK_COUNT
 };
 
@@ -830,6 +831,7 @@ load_profile(struct loader *ld, yaml_node_t *m, const char *base,
 		[PK_RESTRICT] = { .name = "restrict-stream-events" },
 		[PK_TB_MODE] = { .name = "tor-browser-mode" },
 		[PK_DEL_ONION_ANY] = { .name = "del-onion-any" },
+		[PK_CLIENT_UNIX] = { .name = "client-unix-targets" },
 	};
 	profile_t *p = xzalloc(sizeof(*p));
 	bool b;
@@ -891,6 +893,9 @@ load_profile(struct loader *ld, yaml_node_t *m, const char *base,
 	if (f[PK_DEL_ONION_ANY].value != NULL)
 		get_bool(ld, f[PK_DEL_ONION_ANY].value, "del-onion-any",
 		    &p->del_onion_any);
+	if (f[PK_CLIENT_UNIX].value != NULL)
+		get_bool(ld, f[PK_CLIENT_UNIX].value, "client-unix-targets",
+		    &p->client_unix_targets);
 	return p;
 }
 

@@ -26,6 +26,8 @@ torview_new(struct event_base *base, const upstream_conf_t *conf,
 	tv->base = base;
 	tv->conf = *conf;
 	tv->conf.hint = &tv->hint;
+	/* The guard compares unix targets by the file they resolve to. */
+	tv->guard.resolve = addr_file_id;
 	for (size_t i = 0; i < n_own; i++) {
 		guard_targets_add(&tv->own, &own[i]);
 		guard_targets_add(&tv->guard, &own[i]);

@@ -91,11 +91,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		kvlist_clear(&kv);
 	words_split(cmd.args, cmd.args_len, &w);
 	words_clear(&w);
-	guard_add_onion_ok(&guard, cmd.args, cmd.args_len, why, sizeof(why));
-	guard_port_ok(&guard, cmd.args, cmd.args_len, ' ', why, sizeof(why));
-	if (cmd.body)
-		guard_torrc_ok(&guard, cmd.body, cmd.body_len, why,
-		    sizeof(why));
+	guard_add_onion_ok(&guard, NULL, cmd.args, cmd.args_len, why,
+	    sizeof(why));
+	guard_port_ok(&guard, NULL, cmd.args, cmd.args_len, ' ', why,
+	    sizeof(why));
 	if (events_setevents(set->v[0], cmd.args, cmd.args_len, 0, &se) == 0)
 		free(se.upstream_args);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "util.h"
@@ -319,6 +320,44 @@ START_TEST(test_format)
 }
 END_TEST
 
+/* addr_file_id: the file a path names now, whatever the spelling. */
+START_TEST(test_file_id)
+{
+	char dir[] = "/tmp/tg-fileid-XXXXXX", f[128], lnk[128], dotted[160],
+	    hard[128];
+	addr_file_id_t a, b;
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(f, sizeof(f), "%s/f", dir);
+	snprintf(lnk, sizeof(lnk), "%s/l", dir);
+	snprintf(dotted, sizeof(dotted), "%s//./x/../f", dir);
+	snprintf(hard, sizeof(hard), "%s/h", dir);
+	fp = fopen(f, "w");
+	ck_assert_ptr_nonnull(fp);
+	fclose(fp);
+	ck_assert_int_eq(symlink(f, lnk), 0);
+	ck_assert_int_eq(link(f, hard), 0);
+	ck_assert_int_eq(addr_file_id(f, &a), 0);
+	ck_assert_str_eq(a.path, f);
+	ck_assert_int_eq(addr_file_id(lnk, &b), 0);
+	ck_assert_str_eq(b.path, f);
+	ck_assert(a.dev == b.dev && a.ino == b.ino);
+	ck_assert_int_eq(addr_file_id(hard, &b), 0);
+	ck_assert_str_eq(b.path, hard);             /* another name... */
+	ck_assert(a.dev == b.dev && a.ino == b.ino); /* ...same file */
+	/* "x" does not exist: realpath refuses "x/..", as tor's connect
+	 * would not get there either. */
+	ck_assert_int_lt(addr_file_id(dotted, &b), 0);
+	ck_assert_int_lt(addr_file_id("tmp/x", &b), 0);       /* relative */
+	ck_assert_int_lt(addr_file_id("/nonexistent/x", &b), 0);
+	unlink(hard);
+	unlink(lnk);
+	unlink(f);
+	rmdir(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -333,6 +372,7 @@ main(void)
 	tcase_add_loop_test(tc, test_local_rows, 0,
 	    (int)ARRAY_LEN(local_cases));
 	tcase_add_test(tc, test_format);
+	tcase_add_test(tc, test_file_id);
 	suite_add_tcase(s, tc);
 	return tg_run_suite(s);
 }

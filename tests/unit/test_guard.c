@@ -1,14 +1,58 @@
 /*
- * test_guard.c: the guard that keeps onion services off control ports
- * (src/guard.c).
+ * test_guard.c: the guard that keeps onion services off control listeners
+ * (src/guard.c), and its rows in policy.c (SETCONF, RESETCONF, LOADCONF
+ * option by option). Every port and target form tor's own readers accept
+ * is tried, not only the obvious spelling; unix paths go through a fake
+ * resolver standing for the file system.
  */
 #include "tg_check.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "guard.h"
+#include "policy.h"
+#include "profile.h"
 
 static guard_targets_t g;
+
+/* The file system as the fake resolver sees it: path -> identity. */
+static const struct {
+	const char *path, *canon;
+	unsigned long long ino;
+} files[] = {
+	{ "/run/tor/control", "/run/tor/control", 100 },
+	{ "/run//tor/./control", "/run/tor/control", 100 },
+	{ "/tmp/x/../../run/tor/control", "/run/tor/control", 100 },
+	{ "/tmp/link", "/run/tor/control", 100 },           /* symlink */
+	{ "/tmp/hardlink", "/tmp/hardlink", 100 },          /* same inode */
+	{ "/tmp/evil,127.0.0.1:1", "/run/tor/control", 100 },
+	{ "/run/torgate/control", "/run/torgate/control", 200 },
+	{ "/run/app.sock", "/run/app.sock", 300 },
+	{ "/run/app dir/s", "/run/app dir/s", 301 },
+};
+
+static int
+fake_resolve(const char *path, addr_file_id_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (strncmp(path, "/long/", 6) == 0) {   /* any length */
+		snprintf(out->path, sizeof(out->path), "%s", path);
+		out->dev = 2;
+		out->ino = 400;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (strcmp(path, files[i].path) == 0) {
+			snprintf(out->path, sizeof(out->path), "%s",
+			    files[i].canon);
+			out->dev = 1;
+			out->ino = files[i].ino;
+			return 0;
+		}
+	}
+	return -1;
+}
 
 static void
 setup(void)
@@ -19,6 +63,7 @@ setup(void)
 	static const char tor_list[] =
 	    "\"127.0.0.1:9051\" \"unix:/run/tor/control\" \"0.0.0.0:9052\"";
 	memset(&g, 0, sizeof(g));
+	g.resolve = fake_resolve;
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
 		tg_addr_t a;
 		char err[128];
@@ -37,15 +82,22 @@ teardown(void)
 START_TEST(test_tor_list_parsed)
 {
 	ck_assert_uint_eq(g.n, 6);
+	guard_targets_clear(&g);
+	ck_assert_uint_eq(g.n, 0);
+	ck_assert(g.resolve == fake_resolve);   /* the resolver stays */
 }
 END_TEST
 
-static const struct {
+typedef struct {
 	const char *args;
 	bool ok;
-} onion_cases[] = {
+} ocase_t;
+
+/* ADD_ONION arguments, no client unix targets, nothing fixed. */
+static const ocase_t onion_cases[] = {
 	{ "NEW:BEST Port=80,8080", true },
 	{ "NEW:BEST Port=80,127.0.0.1:8080", true },
+	{ "NEW:BEST Port=80,+8080", true },             /* tor takes it */
 	{ "NEW:BEST Port=80,9051", false },             /* bare port */
 	{ "NEW:BEST Port=9051", false },                /* no target */
 	{ "NEW:BEST Port=80,127.0.0.1:9051", false },
@@ -54,49 +106,349 @@ static const struct {
 	{ "NEW:BEST Port=80,tor.example:9051", false },
 	{ "NEW:BEST Port=80,[::1]:9051", false },
 	{ "NEW:BEST Port=80,[::ffff:127.0.0.1]:9051", false },
+	{ "NEW:BEST Port=80,[::ffff:7f00:1]:9051", false },
 	{ "NEW:BEST Port=80,0.0.0.0:9051", false },
+	{ "NEW:BEST Port=80,0.1.2.3:9051", false },     /* 0/8 */
+	{ "NEW:BEST Port=80,[::]:9051", false },
 	{ "NEW:BEST Port=9051,127.0.0.1", false },      /* port from VIRTPORT */
+	{ "NEW:BEST Port=9051,[::1]", false },
+	{ "NEW:BEST Port=9051,::1", false },            /* bare IPv6 */
+	{ "NEW:BEST Port=80,::1", true },               /* ...port 80 */
 	{ "NEW:BEST Port=80,10.0.0.5:9051", true },     /* another host */
+	{ "NEW:BEST Port=80,[::ffff:10.0.0.5]:9051", true },
 	{ "NEW:BEST Port=80,10.0.0.5:9052", false },    /* tor on 0.0.0.0 */
 	{ "NEW:BEST Port=80,10.0.0.5:951", true },
 	{ "NEW:BEST Port=80,127.0.0.1:951", false },    /* torgate itself */
 	{ "NEW:BEST Port=80,[::1]:9999", false },
-	{ "NEW:BEST Port=80,unix:/run/tor/control", false },
-	{ "NEW:BEST Port=80,unix:/run//tor/./control", false },
-	{ "NEW:BEST Port=80,unix:\"/run/tor/control\"", false },
-	{ "NEW:BEST Port=80,unix:/run/torgate/control", false },
-	{ "NEW:BEST Port=80,unix:/run/app.sock", true },
 	{ "NEW:BEST port=80,9051", false },             /* keyword case */
 	{ "NEW:BEST PORT=80,8080 Port=81,9051", false },/* every Port= */
 	{ "NEW:BEST Port=80,8080 Port=81,8081", true },
+	/* tor_parse_long is strtol base 10: sign, zeros, blanks. */
+	{ "NEW:BEST Port=80,+9051", false },
+	{ "NEW:BEST Port=80,09051", false },
+	{ "NEW:BEST Port=80,0000009051", false },
+	{ "NEW:BEST Port=80,\f9051", false },
+	{ "NEW:BEST Port=80,9051\f", false },
+	{ "NEW:BEST Port=+9051", false },
+	{ "NEW:BEST Port=09051", false },
+	{ "NEW:BEST Port=\f9051", false },
+	{ "NEW:BEST Port=80,127.0.0.1:+9051", false },
+	{ "NEW:BEST Port=80,127.0.0.1:09051", false },
+	{ "NEW:BEST Port=80,127.0.0.1:\f9051", false },
+	{ "NEW:BEST Port=80,127.0.0.1:\f+09051", false },
+	{ "NEW:BEST Port=80,localhost:+9051", false },
+	{ "NEW:BEST Port=80,[::1]:+09051", false },
+	/* Numeric forms getaddrinfo takes for 127.0.0.1: names to the guard. */
+	{ "NEW:BEST Port=80,127.1:9051", false },
+	{ "NEW:BEST Port=80,0x7f.1:9051", false },
+	{ "NEW:BEST Port=80,2130706433:9051", false },
+	{ "NEW:BEST Port=80,127.0.0.01:9051", false },
+	{ "NEW:BEST Port=80,0177.0.0.1:9051", false },
+	/* '#' ends the target (find_whitespace), a comment may follow. */
+	{ "NEW:BEST Port=80,9051#x", false },
+	{ "NEW:BEST Port=80,127.0.0.1:9051#x", false },
+	/* An empty first item is dropped: this is virtual port 9051. */
+	{ "NEW:BEST Port=,9051", false },
+	{ "NEW:BEST Port=,,9051", false },
+	/* What tor refuses is refused too, never let through. */
+	{ "NEW:BEST Port=80,9051x", false },
+	{ "NEW:BEST Port=80,0x2353", false },
+	{ "NEW:BEST Port=80,-9051", false },
+	{ "NEW:BEST Port=80,99999", false },
+	{ "NEW:BEST Port=0,8080", false },
+	{ "NEW:BEST Port=80,,9051", false },
+	{ "NEW:BEST Port=80,[::1]9051", false },
+	/* Read whole as IPv6 ::1:9051 (not loopback), port 80. */
+	{ "NEW:BEST Port=80,::1:9051", true },
+	{ "NEW:BEST Port=80,UNIX:/run/app.sock", false },
+	{ "NEW:BEST Port=\"80,8080\"", false },         /* no quoting */
+	{ "NEW:BEST Port", false },
+	{ "NEW:BEST =80", false },
+	{ "NEW:BEST Port=80,8080 x", false },
+	{ "NEW:BEST Port=80,8080\vPort=81,9051", false },
+	{ "NEW:BEST Port=80,8080\tPort=81,9051", false },
+	{ "NEW:BEST", true },
+	{ "NEW:BEST Flags=DiscardPK", true },
+	/* unix targets: the client may not choose them at all here. */
+	{ "NEW:BEST Port=80,unix:/run/tor/control", false },
+	{ "NEW:BEST Port=80,unix:/run/app.sock", false },
 };
 
 START_TEST(test_add_onion)
 {
+	const ocase_t *c = &onion_cases[_i];
 	char why[256] = "";
-	bool ok = guard_add_onion_ok(&g, onion_cases[_i].args,
-	    strlen(onion_cases[_i].args), why, sizeof(why));
-	ck_assert_msg(ok == onion_cases[_i].ok, "'%s': got %d (%s)",
-	    onion_cases[_i].args, ok, why);
+	bool ok = guard_add_onion_ok(&g, NULL, c->args, strlen(c->args), why,
+	    sizeof(why));
+
+	ck_assert_msg(ok == c->ok, "'%s': got %d (%s)", c->args, ok, why);
 	if (!ok)
-		ck_assert(strstr(why, "control") != NULL);
+		ck_assert(why[0] != '\0');
 }
 END_TEST
 
-START_TEST(test_torrc)
-{
-	static const char bad[] = "SocksPort 0\nHiddenServiceDir /x\n"
-	    "HiddenServicePort 80 127.0.0.1:9051\n";
-	static const char good[] = "HiddenServicePort 80 127.0.0.1:8080\n"
-	    "hiddenserviceport 81\n";
-	static const char bad2[] = "  hiddenserviceport   9051\n";
-	char why[256];
+/* ADD_ONION targets when the profile lets clients choose unix targets. */
+static const ocase_t unix_cases[] = {
+	{ "NEW:BEST Port=80,unix:/run/app.sock", true },
+	{ "NEW:BEST Port=80,unix:/run/app.sock#c", true },
+	{ "NEW:BEST Port=80,unix:\"/run/app.sock\"", true },
+	{ "NEW:BEST Port=80,unix:/run/tor/control", false },
+	{ "NEW:BEST Port=80,unix:/run//tor/./control", false },
+	{ "NEW:BEST Port=80,unix:/tmp/x/../../run/tor/control", false },
+	{ "NEW:BEST Port=80,unix:/tmp/link", false },       /* symlink */
+	{ "NEW:BEST Port=80,unix:/tmp/hardlink", false },   /* same inode */
+	{ "NEW:BEST Port=80,unix:/tmp/evil,127.0.0.1:1", false },
+	{ "NEW:BEST Port=80,unix:\"/run/tor/control\"", false },
+	{ "NEW:BEST Port=80,unix:\"/run/tor/\\x63ontrol\"", false },
+	{ "NEW:BEST Port=80,unix:\"/run/tor/\\143ontrol\"", false },
+	{ "NEW:BEST Port=80,unix:/run/tor/control#x", false },
+	{ "NEW:BEST Port=80,unix:/run/torgate/control", false },
+	{ "NEW:BEST Port=80,unix:run/tor/control", false }, /* relative */
+	{ "NEW:BEST Port=80,unix:", false },
+	{ "NEW:BEST Port=80,unix:/not/there", false },      /* missing */
+	{ "NEW:BEST Port=80,unix:\"/run/app.sock\\0x\"", false },
+	{ "NEW:BEST Port=80,unix:\"/run/app.sock\"x", false },
+	{ "NEW:BEST Port=80,unix:\"/run/app.sock", false },
+	{ "NEW:BEST Port=80,unix:@abstract", false },
+};
 
-	ck_assert(!guard_torrc_ok(&g, bad, strlen(bad), why, sizeof(why)));
-	ck_assert(guard_torrc_ok(&g, good, strlen(good), why, sizeof(why)));
-	ck_assert(!guard_torrc_ok(&g, bad2, strlen(bad2), why, sizeof(why)));
-	ck_assert(!guard_port_ok(&g, "80 unix:/run/tor/control", 24, ' ', why,
+START_TEST(test_unix_client)
+{
+	const ocase_t *c = &unix_cases[_i];
+	guard_opts_t o = { .client_unix = true };
+	char why[256] = "";
+	bool ok = guard_add_onion_ok(&g, &o, c->args, strlen(c->args), why,
+	    sizeof(why));
+
+	ck_assert_msg(ok == c->ok, "'%s': got %d (%s)", c->args, ok, why);
+}
+END_TEST
+
+START_TEST(test_unix_fixed)
+{
+	char why[256];
+	guard_opts_t o = { .fixed = "NEW:{} Port=80,unix:/run/app.sock" };
+	static const char a[] = "NEW:X Port=80,unix:/run/app.sock";
+	static const char b[] = "NEW:X Port=80,unix:/run/app.sock2";
+
+	/* Written by the profile: allowed, still checked. */
+	ck_assert(guard_add_onion_ok(&g, &o, a, strlen(a), why, sizeof(why)));
+	ck_assert(!guard_add_onion_ok(&g, &o, b, strlen(b), why, sizeof(why)));
+	o.fixed = "NEW:{} Port=80,unix:/run/tor/control";
+	static const char c[] = "NEW:X Port=80,unix:/run/tor/control";
+	ck_assert(!guard_add_onion_ok(&g, &o, c, strlen(c), why, sizeof(why)));
+	ck_assert(strstr(why, "control socket") != NULL);
+	/* A prefix the profile wrote, completed by the client: not fixed. */
+	o.fixed = "NEW:{} Port=80,unix:/run/app.sock{}";
+	ck_assert(!guard_add_onion_ok(&g, &o, a, strlen(a), why, sizeof(why)));
+	/* Spliced into bisq's "{} Port={},{client-address}:{}". */
+	o.fixed = "{} Port={},{client-address}:{}";
+	static const char d[] =
+	    "NEW:X Port=80,unix:/tmp/evil,127.0.0.1:1";
+	ck_assert(!guard_add_onion_ok(&g, &o, d, strlen(d), why, sizeof(why)));
+	ck_assert(strstr(why, "clients choose") != NULL);
+	/* No resolver: nothing can be checked, so nothing passes. */
+	o.fixed = "NEW:{} Port=80,unix:/run/app.sock";
+	g.resolve = NULL;
+	ck_assert(!guard_add_onion_ok(&g, &o, a, strlen(a), why, sizeof(why)));
+	g.resolve = fake_resolve;
+}
+END_TEST
+
+/* A unix target's path must fit a socket address (107 bytes). */
+START_TEST(test_unix_path_bound)
+{
+	guard_opts_t o = { .client_unix = true };
+	char spec[300], why[256];
+	size_t n = strlen("80,unix:");
+
+	memcpy(spec, "80,unix:/long/", 14);
+	memset(spec + 14, 'a', sizeof(spec) - 14);
+	spec[n + 107] = '\0';             /* a 107-byte path */
+	ck_assert_msg(guard_port_ok(&g, &o, spec, strlen(spec), ',', why,
+	    sizeof(why)), "%s", why);
+	spec[n + 107] = 'a';
+	spec[n + 108] = '\0';             /* 108 bytes: too long */
+	ck_assert(!guard_port_ok(&g, &o, spec, strlen(spec), ',', why,
 	    sizeof(why)));
+	ck_assert(strstr(why, "too long") != NULL);
+}
+END_TEST
+
+/* HiddenServicePort values (separator ' '). */
+static const ocase_t hsport_cases[] = {
+	{ "80 8080", true },
+	{ "80", true },
+	{ "80   127.0.0.1:8080  ", true },
+	{ "9051", false },
+	{ "80 9051", false },
+	{ "80\t9051", false },          /* split on ' ' only: "80\t9051" */
+	{ " 80 9051", false },
+	{ "80 +9051", false },
+	{ "80 09051", false },
+	{ "80 127.0.0.1:9051", false },
+	{ "80 127.0.0.1:9051 # comment", false },
+	{ "80 9051 x", false },         /* text after the target */
+	{ "80 unix:/run/tor/control", false },
+	{ "80 unix:\"/run/app dir/s\"", false },  /* client-chosen */
+	{ "80 8080\nHiddenServicePort 81 9051", false },
+	{ "", false },
+	{ "x 8080", false },
+};
+
+START_TEST(test_hs_port)
+{
+	const ocase_t *c = &hsport_cases[_i];
+	char why[256] = "";
+	bool ok = guard_port_ok(&g, NULL, c->args, strlen(c->args), ' ', why,
+	    sizeof(why));
+
+	ck_assert_msg(ok == c->ok, "'%s': got %d (%s)", c->args, ok, why);
+}
+END_TEST
+
+/* ---- the policy rows: SETCONF, RESETCONF, LOADCONF ------------------ */
+
+static const char yaml[] =
+"- name: open\n"
+"  commands:\n"
+"    SETCONF: ['.*']\n"
+"    RESETCONF: ['.*']\n"
+"    LOADCONF: ['(?s).*']\n"
+"    ADD_ONION:\n"
+"      - pattern: 'NEW:(\\S+) Port=80,(\\S+)'\n"
+"        replacement: 'NEW:{} Port=80,{client-address}:{}'\n"
+"      - pattern: 'FIX:(\\S+)'\n"
+"        replacement: 'NEW:{} Port=80,unix:/run/app.sock'\n"
+"- name: listed\n"
+"  commands:\n"
+"    LOADCONF: ['(?s).*']\n"
+"  confs:\n"
+"    SocksPort: ['127\\.0\\.0\\.1:9150', '']\n"
+"    DisableNetwork: ['0', '1']\n"
+"    EntryNode: ['.*']\n"
+"- name: unixok\n"
+"  client-unix-targets: true\n"
+"  commands:\n"
+"    ADD_ONION: ['.*']\n";
+
+typedef struct {
+	const char *profile;
+	const char *line;
+	const char *body;     /* LOADCONF body as sent (dot-escaped), or NULL */
+	bool forward;
+} pcase_t;
+
+static const pcase_t pcases[] = {
+	{ "open", "SETCONF DisableNetwork=1", NULL, true },
+	{ "open", "SETCONF HiddenServicePort=\"80 8080\"", NULL, true },
+	{ "open", "SETCONF HiddenServicePort=\"80 9051\"", NULL, false },
+	{ "open", "SETCONF hiddenserviceport=\"80 9051\"", NULL, false },
+	{ "open", "SETCONF HIDDENSERVICEPORT=\"80 +9051\"", NULL, false },
+	{ "open", "SETCONF HiddenServicePort=9051", NULL, false },
+	{ "open", "SETCONF HiddenServicePort=\"80 127.0.0.1:9051\\n\"", NULL,
+	  false },
+	{ "open", "SETCONF HiddenServicePort=\"80 \\x39051\"", NULL, false },
+	/* tor's deprecated prefix match: never for a guarded option. */
+	{ "open", "SETCONF HiddenServiceP=\"80 8080\"", NULL, false },
+	{ "open", "SETCONF hiddenservicepor=\"80 9051\"", NULL, false },
+	{ "open", "SETCONF ControlP=9999", NULL, false },
+	{ "open", "SETCONF HiddenServiceDirGroupReadable=1", NULL, true },
+	/* Options that open listeners or touch control auth: confs only. */
+	{ "open", "SETCONF ControlPort=0.0.0.0:9999", NULL, false },
+	{ "open", "SETCONF __ControlPort=9999", NULL, false },
+	{ "open", "SETCONF HashedControlPassword=16:00", NULL, false },
+	{ "open", "SETCONF CookieAuthentication=0", NULL, false },
+	{ "open", "SETCONF SocksPort=0.0.0.0:9999", NULL, false },
+	{ "open", "SETCONF HiddenServiceDir=/tmp/x", NULL, false },
+	{ "open", "SETCONF ClientTransportPlugin=\"x exec /bin/sh\"", NULL,
+	  false },
+	{ "open", "RESETCONF ControlPort", NULL, false },
+	{ "open", "RESETCONF HiddenServicePort", NULL, true },
+	/* What tor would not parse is denied, not passed on. */
+	{ "open", "SETCONF HiddenServicePort=\"80 9051", NULL, false },
+	{ "open", "SETCONF =x", NULL, false },
+	{ "listed", "SETCONF SocksPort=127.0.0.1:9150", NULL, true },
+	{ "listed", "SETCONF socksport=127.0.0.1:9150", NULL, true },
+	{ "listed", "SETCONF SocksPort=0.0.0.0:9150", NULL, false },
+	{ "listed", "SETCONF SocksPort", NULL, true },
+	{ "listed", "SETCONF SocksP=127.0.0.1:9150", NULL, false },
+	{ "listed", "SETCONF EntryNodes=x", NULL, true },   /* tor's alias */
+	/* LOADCONF: the body as tor reads it. */
+	{ "open", "+LOADCONF", "SafeLogging 1\r\n", true },
+	{ "open", "+LOADCONF", "HiddenServicePort 80 8080\r\n", true },
+	{ "open", "+LOADCONF", "HiddenServicePort 80 9051\r\n", false },
+	{ "open", "+LOADCONF", ".HiddenServicePort 80 9051\r\n", false },
+	{ "open", "+LOADCONF", "..HiddenServicePort 80 9051\r\n", true },
+	{ "open", "+LOADCONF", "  hiddenserviceport   9051\r\n", false },
+	{ "open", "+LOADCONF", "HiddenServicePort \"80 9051\"\r\n", false },
+	{ "open", "+LOADCONF", "HiddenServicePort \"80 \\x39051\"\r\n", false },
+	{ "open", "+LOADCONF", "HiddenServicePort 80 \\\r\n9051\r\n", false },
+	{ "open", "+LOADCONF", "HiddenServicePort 80 \\\r\n# c\r\n9051\r\n",
+	  false },
+	{ "open", "+LOADCONF", "HiddenServicePort\\\r\n 80 9051\r\n", false },
+	{ "open", "+LOADCONF", "HiddenServicePort 80 9051#c\r\n", false },
+	{ "open", "+LOADCONF", "HiddenServicePort#c\r\n80 9051\r\n", true },
+	{ "open", "+LOADCONF", "+HiddenServicePort 80 9051\r\n", false },
+	{ "open", "+LOADCONF", "/HiddenServicePort 80 9051\r\n", true },
+	{ "open", "+LOADCONF", "HiddenServiceP 80 8080\r\n", false },
+	{ "open", "+LOADCONF", "SafeLogging 1\r\nControlPort 9999\r\n",
+	  false },
+	{ "open", "+LOADCONF", "%include /tmp/x\r\n", false },
+	{ "open", "+LOADCONF", "+%include /tmp/x\r\n", false },
+	{ "open", "+LOADCONF", "HiddenServicePort \"80 9051\r\n", false },
+	{ "open", "+LOADCONF", "HiddenServicePort \"80 8080\" x\r\n", false },
+	{ "listed", "+LOADCONF", "SocksPort 127.0.0.1:9150\r\n", true },
+	{ "listed", "+LOADCONF", "SocksPort 127.0.0.1:9150\r\n"
+	  "SocksPort 0.0.0.0:1\r\n", false },
+	/* ADD_ONION after the replacement: the bisq shape. */
+	{ "open", "ADD_ONION NEW:X Port=80,8080", NULL, true },
+	{ "open", "ADD_ONION NEW:X Port=80,+9051", NULL, false },
+	{ "open", "ADD_ONION NEW:X Port=80,09051", NULL, false },
+	{ "open", "ADD_ONION NEW:X Port=80,9051#", NULL, false },
+	{ "open", "ADD_ONION NEW:X Port=80,x,9051", NULL, false },
+	{ "open", "ADD_ONION FIX:X", NULL, true },
+	{ "unixok", "ADD_ONION NEW:X Port=80,unix:/run/app.sock", NULL, true },
+	{ "unixok", "ADD_ONION NEW:X Port=80,unix:/tmp/link", NULL, false },
+	{ "open", "ADD_ONION NEW:X Port=80,unix:/run/app.sock", NULL, false },
+};
+
+START_TEST(test_policy_rows)
+{
+	const pcase_t *c = &pcases[_i];
+	profile_diag_t d = { 0 };
+	profile_set_t *set = profile_set_load_buffer("g.yml", yaml,
+	    strlen(yaml), &d);
+	const profile_t *p;
+	template_vars_t vars = { { "127.0.0.1", "4444", "127.0.0.1", "951" } };
+	policy_ctx_t ctx = { .vars = &vars, .guard = &g };
+	proto_cmd_t cmd = { 0 };
+	const cmd_def_t *def;
+	verdict_t v;
+
+	ck_assert_ptr_nonnull(set);
+	p = profile_set_find(set, c->profile);
+	ck_assert_ptr_nonnull(p);
+	cmd.line = strdup(c->line);
+	cmd.line_len = strlen(c->line);
+	cmd.multiline = c->line[0] == '+';
+	proto_split_command(cmd.line, cmd.line_len, &cmd.keyword,
+	    &cmd.keyword_len, &cmd.args, &cmd.args_len);
+	if (c->body != NULL) {
+		cmd.body = strdup(c->body);
+		cmd.body_len = strlen(c->body);
+	}
+	def = cmdtab_lookup(cmd.keyword, cmd.keyword_len);
+	ck_assert_ptr_nonnull(def);
+	policy_check(p, def, &cmd, &ctx, &v);
+	ck_assert_msg((v.kind == VERDICT_FORWARD) == c->forward,
+	    "%s: '%s' body '%s': verdict %d (%s)", c->profile, c->line,
+	    c->body ? c->body : "", v.kind, v.why ? v.why : "");
+	if (!c->forward)
+		ck_assert(v.why != NULL && v.why[0] != '\0');
+	verdict_clear(&v);
+	proto_cmd_clear(&cmd);
+	profile_set_unref(set);
 }
 END_TEST
 
@@ -110,7 +462,14 @@ main(void)
 	tcase_add_test(tc, test_tor_list_parsed);
 	tcase_add_loop_test(tc, test_add_onion, 0,
 	    (int)(sizeof(onion_cases) / sizeof(onion_cases[0])));
-	tcase_add_test(tc, test_torrc);
+	tcase_add_loop_test(tc, test_unix_client, 0,
+	    (int)(sizeof(unix_cases) / sizeof(unix_cases[0])));
+	tcase_add_test(tc, test_unix_fixed);
+	tcase_add_test(tc, test_unix_path_bound);
+	tcase_add_loop_test(tc, test_hs_port, 0,
+	    (int)(sizeof(hsport_cases) / sizeof(hsport_cases[0])));
+	tcase_add_loop_test(tc, test_policy_rows, 0,
+	    (int)(sizeof(pcases) / sizeof(pcases[0])));
 	suite_add_tcase(s, tc);
 	return tg_run_suite(s);
 }

@@ -32,7 +32,7 @@ static const char profile_yaml[] =
 "    HSFETCH:\n"
 "      - ''\n"
 "    LOADCONF:\n"
-"      - 'x\\nSocksPort 0'\n";
+"      - 'x\\nSafeLogging 1'\n";
 
 typedef struct {
 	const char *line;     /* command line as the client sent it */
@@ -69,11 +69,12 @@ static const vcase_t vcases[] = {
 	  "NEW:ED25519-V3 Port=80,10.0.0.5:8080 Flags=DiscardPK" },
 	{ "ADD_ONION NEW:ED25519-V3 Port=80,8080 Port=81,9051", NULL, false,
 	  NULL },
-	{ "+LOADCONF x", "SocksPort 0\r\n", true, NULL },
-	{ "+LOADCONF x", "SocksPort 0\r\nControlPort 9999\r\n", false, NULL },
+	{ "+LOADCONF x", "SafeLogging 1\r\n", true, NULL },
+	{ "+LOADCONF x", "SafeLogging 1\r\nControlPort 9999\r\n", false,
+	  NULL },
 	/* Data lines are matched as tor reads them: one leading dot goes. */
-	{ "+LOADCONF x", ".SocksPort 0\r\n", true, NULL },
-	{ "+LOADCONF x", "..SocksPort 0\r\n", false, NULL },
+	{ "+LOADCONF x", ".SafeLogging 1\r\n", true, NULL },
+	{ "+LOADCONF x", "..SafeLogging 1\r\n", false, NULL },
 };
 
 static profile_set_t *

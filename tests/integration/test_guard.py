@@ -1,0 +1,318 @@
+"""The guard end to end: no onion service may forward to tor's control
+listeners or torgate's own, whatever spelling reaches tor.
+
+A private tor with a unix and a TCP control port; torgate in front of it
+with Whonix's real bisq profile (its replacement splices the client's text
+after {client-address}:), a permissive profile of our own (ADD_ONION,
+SETCONF, LOADCONF with any arguments, HiddenServiceDir listed under confs)
+and one that lets clients choose unix targets. First, on a direct
+connection, tor 0.4.9 itself shows which port spellings it takes (it
+creates the service); then each of them, and every torrc and path trick,
+is sent through torgate and must be refused, and the Tap must show that
+no such command ever reached tor.
+"""
+
+import os
+import shutil
+import socket
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import itkit  # noqa: E402
+from harness import Listener  # noqa: E402
+from itkit import FILTERED, GateCase  # noqa: E402
+
+_top = os.environ.get("TOP_SRCDIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..")
+COMPAT_DIR = (os.environ.get("TORGATE_COMPAT_PROFILES")
+              or os.path.join(_top, "..", "shared", "compat-profiles"))
+BISQ = os.path.join(COMPAT_DIR, "whonix", "40_bisq.yml")
+
+env = None
+G = {}
+
+
+def setUpModule():
+    global env
+    if not os.path.exists(BISQ):
+        itkit.missing("no compat profiles at %s (TORGATE_COMPAT_PROFILES "
+                      "says where)" % COMPAT_DIR)
+    itkit.require_binaries()
+    env = itkit.Env(tcp_control=True, tap=True)
+    try:
+        bisq_dir = env.tempdir("tgt-bisq-")
+        shutil.copy(BISQ, bisq_dir)
+        p = env.profiles()
+        p.add("open", {"ADD_ONION": [".*"], "SETCONF": [".*"],
+                       "RESETCONF": [".*"], "LOADCONF": ["(?s).*"]},
+              extra="  confs:\n    HiddenServiceDir: ['.*', '']\n")
+        p.add("unixok", {"ADD_ONION": [".*"]},
+              extra="  client-unix-targets: true\n")
+        # An application's own socket, a legitimate unix target.
+        G["appdir"] = env.tempdir("tgt-app-")
+        G["app"] = os.path.join(G["appdir"], "app.sock")
+        G["appsock"] = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        G["appsock"].bind(G["app"])
+        G["appsock"].listen(1)
+        ls = [Listener(("127.0.0.1", 0), profile="40_bisq"),
+              Listener(env.sock("open.sock"), profile="open"),
+              Listener(env.sock("unixok.sock"), profile="unixok")]
+        tg = env.torgate([bisq_dir, p.dir], ls)
+        G["bisq"], G["open"], G["unixok"] = [lst.addr for lst in
+                                              tg.listeners]
+        G["tg"] = tg
+    except BaseException:
+        env.close()
+        raise
+
+
+def tearDownModule():
+    if env is not None:
+        if "appsock" in G:
+            G["appsock"].close()
+        env.close()
+
+
+def port_forms(port, blanks=True):
+    """Spellings of port that tor_parse_long (strtol, base 10) reads as
+    port. A form feed is whitespace to strtol, but ADD_ONION refuses any
+    value with whitespace in it (kvline_can_encode_lines): blanks=False
+    leaves those out."""
+    p = b"%d" % port
+    out = [p, b"+" + p, b"0" + p, b"000" + p]
+    return out + ([b"\f" + p, b"\f+0" + p] if blanks else [])
+
+
+class Case(GateCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = env
+        cls.tg = G["tg"]
+
+    def s(self, name):
+        return self.session(G[name])
+
+    def tor_port(self):
+        return env.tor.tcp_addr[1]
+
+    def denied(self, c, line):
+        """line is filtered and nothing of it reaches tor."""
+        m = env.tap.mark()
+        self.assertEqual(c.command(line + b"\r\n"), FILTERED,
+                         "%r was not filtered" % line)
+        self.barrier(c)
+        sent = self.sent_to_tor(m)
+        for kw in (b"ADD_ONION", b"SETCONF", b"LOADCONF", b"RESETCONF"):
+            self.assertNotIn(kw, sent, "tor received %r" % sent)
+
+    def denied_body(self, c, body):
+        m = env.tap.mark()
+        self.assertEqual(c.command(b"+LOADCONF\r\n" + body + b".\r\n"),
+                         FILTERED, "LOADCONF %r was not filtered" % body)
+        self.barrier(c)
+        self.assertNotIn(b"LOADCONF", self.sent_to_tor(m))
+
+    def add_direct(self, port_arg):
+        """ADD_ONION on a direct connection: tor's verdict on the form."""
+        with env.tor.direct() as d:
+            rep = d.command(b"ADD_ONION NEW:ED25519-V3 Flags=DiscardPK "
+                            b"Port=" + port_arg + b"\r\n")
+        return rep
+
+
+class TorReadsTheseForms(Case):
+    """What tor 0.4.9 really accepts: each form creates a service (on a
+    direct connection, which closes and takes the service with it)."""
+
+    def test_port_forms_accepted_by_tor(self):
+        port = self.tor_port()
+        for f in port_forms(port, blanks=False):
+            for arg in (b"80," + f, b"80,127.0.0.1:" + f,
+                        b"80,localhost:" + f, b"80," + f + b"#x", f,
+                        b"," + f):
+                with self.subTest(arg=arg):
+                    self.assertTrue(self.add_direct(arg).startswith(
+                        b"250-ServiceID="), arg)
+
+    def test_forms_tor_refuses(self):
+        port = self.tor_port()
+        for arg in (b"80,0x%x" % port, b"80,-%d" % port, b"80,%dx" % port,
+                    b"80,UNIX:/x", b"80,\f%d" % port):
+            with self.subTest(arg=arg):
+                self.assertTrue(self.add_direct(arg).startswith(b"512"),
+                                arg)
+
+
+class AddOnion(Case):
+
+    def test_bisq_splices_port_forms(self):
+        """bisq rewrites the target to {client-address}:CLIENT_TEXT."""
+        c = self.s("bisq")
+        for p in (self.tor_port(), G["tg"].listeners[0].addr[1]):
+            for f in port_forms(p):
+                for t in (f, f + b"#x", f + b" "):
+                    with self.subTest(target=t):
+                        self.denied(c, b"ADD_ONION NEW:ED25519-V3 Port=80,"
+                                    + t)
+
+    def test_bisq_still_works(self):
+        c = self.s("bisq")
+        m = env.tap.mark()
+        rep = c.command(b"ADD_ONION NEW:ED25519-V3 Port=80,8080\r\n")
+        self.assertTrue(rep.startswith(b"250-ServiceID="), rep)
+        self.assert_tor_got(b"ADD_ONION NEW:ED25519-V3 Port=80,"
+                            b"127.0.0.1:8080", mark=m)
+
+    def test_open_profile_port_and_address_forms(self):
+        c = self.s("open")
+        port = self.tor_port()
+        for f in port_forms(port):
+            for t in (b"Port=80," + f, b"Port=" + f, b"Port=," + f,
+                      b"Port=80,127.0.0.1:" + f, b"Port=80,127.1:" + f,
+                      b"Port=80,localhost:" + f,
+                      b"Port=80,[::ffff:127.0.0.1]:" + f,
+                      b"Port=80,0x7f000001:" + f,
+                      b"Port=80,2130706433:" + f):
+                with self.subTest(target=t):
+                    self.denied(c, b"ADD_ONION NEW:ED25519-V3 " + t)
+
+    def test_open_profile_ordinary_target(self):
+        c = self.s("open")
+        rep = c.command(b"ADD_ONION NEW:ED25519-V3 Port=80,+8080\r\n")
+        self.assertTrue(rep.startswith(b"250-ServiceID="), rep)
+
+
+class UnixTargets(Case):
+
+    def paths(self):
+        ctl = env.tor.control_path
+        d = env.tempdir("tgt-paths-")
+        sub = os.path.join(d, "sub")
+        os.mkdir(sub)
+        link = os.path.join(d, "link")
+        os.symlink(ctl, link)
+        hard = os.path.join(d, "hard")
+        try:
+            os.link(ctl, hard)
+        except OSError:
+            hard = None
+        dotdot = os.path.join(sub, "..", os.path.relpath(ctl, d))
+        out = [ctl, os.path.dirname(ctl) + "//./" + os.path.basename(ctl),
+               dotdot, link, G["open"],
+               os.path.relpath(ctl, "/"),         # relative
+               os.path.join(d, "missing")]
+        if hard:
+            out.append(hard)
+        return [p.encode() for p in out]
+
+    def test_client_unix_targets_resolved(self):
+        c = self.s("unixok")
+        for p in self.paths():
+            for t in (b"unix:" + p, b'unix:"' + p + b'"',
+                      b"unix:" + p + b"#c"):
+                with self.subTest(target=t):
+                    self.denied(c, b"ADD_ONION NEW:ED25519-V3 Port=80," + t)
+
+    def test_client_unix_target_allowed_with_opt_in(self):
+        c = self.s("unixok")
+        rep = c.command(b"ADD_ONION NEW:ED25519-V3 Port=80,unix:"
+                        + G["app"].encode() + b"\r\n")
+        self.assertTrue(rep.startswith(b"250-ServiceID="), rep)
+
+    def test_without_opt_in_no_client_unix_target(self):
+        c = self.s("open")
+        self.denied(c, b"ADD_ONION NEW:ED25519-V3 Port=80,unix:"
+                    + G["app"].encode())
+
+    def test_bisq_splice_into_unix_path(self):
+        """bisq: (\\S+) Port=(\\S+),(\\S+) -> {} Port={},ADDR:{} lets the
+        client's second group carry "80,unix:PATH" and the third become
+        ",127.0.0.1:1" at the end of the path; a symlink by that name
+        leads to tor's control socket."""
+        d = env.tempdir("tgt-splice-")
+        evil = os.path.join(d, "evil")
+        os.symlink(env.tor.control_path, evil + ",127.0.0.1:1")
+        c = self.s("bisq")
+        self.denied(c, b"ADD_ONION NEW:ED25519-V3 Port=80,unix:"
+                    + evil.encode() + b",1")
+
+
+class Setconf(Case):
+
+    def tearDown(self):
+        with env.tor.direct() as d:
+            conf = d.command(b"GETCONF HiddenServicePort\r\n")
+            d.command(b"RESETCONF HiddenServiceDir HiddenServicePort\r\n")
+        super().tearDown()
+        port = b"%d" % self.tor_port()
+        self.assertNotIn(port, conf)
+
+    def test_hidden_service_port_forms(self):
+        c = self.s("open")
+        hsdir = os.path.join(env.tempdir("tgt-hs-"), "hs").encode()
+        port = self.tor_port()
+        for f in port_forms(port):
+            for v in (b'"80 ' + f + b'"', b'"80 127.0.0.1:' + f + b'"',
+                      b'"80 ' + f + b' # c"', b'"' + f + b'"'):
+                for key in (b"HiddenServicePort", b"hiddenserviceport",
+                            b"HiddenServiceP"):
+                    line = (b"SETCONF HiddenServiceDir=" + hsdir + b" "
+                            + key + b"=" + v)
+                    with self.subTest(line=line):
+                        self.denied(c, line)
+
+    def test_listener_options_need_confs(self):
+        c = self.s("open")
+        for line in (b"SETCONF ControlPort=127.0.0.1:0",
+                     b"SETCONF __ControlPort=127.0.0.1:0",
+                     b"SETCONF controlp=127.0.0.1:0",
+                     b"SETCONF CookieAuthentication=0",
+                     b"SETCONF SocksPort=0.0.0.0:0",
+                     b"RESETCONF ControlPort"):
+            with self.subTest(line=line):
+                self.denied(c, line)
+
+
+class Loadconf(Case):
+
+    def bodies(self):
+        port = b"%d" % self.tor_port()
+        hs = b"HiddenServiceDir " + os.path.join(
+            env.tempdir("tgt-lc-"), "hs").encode() + b"\r\n"
+        out = []
+        for f in port_forms(self.tor_port()):
+            out += [hs + b"HiddenServicePort 80 " + f + b"\r\n",
+                    hs + b"HiddenServicePort 80 127.0.0.1:" + f + b"\r\n"]
+        out += [
+            hs + b".HiddenServicePort 80 " + port + b"\r\n",
+            hs + b"hiddenserviceport 80 " + port + b"\r\n",
+            hs + b"HiddenServicePort \"80 " + port + b"\"\r\n",
+            hs + b"HiddenServicePort 80 \\\r\n" + port + b"\r\n",
+            hs + b"HiddenServicePort 80 \\\r\n# c\r\n" + port + b"\r\n",
+            hs + b"HiddenServicePort\\\r\n 80 " + port + b"\r\n",
+            hs + b"HiddenServicePort 80 " + port + b"#c\r\n",
+            hs + b"+HiddenServicePort 80 " + port + b"\r\n",
+            hs + b"HiddenServicePor 80 " + port + b"\r\n",
+            hs + b"%include /etc/tor/torrc\r\n",
+            b"ControlPort 127.0.0.1:0\r\n",
+            b"HiddenServicePort \"80 8080\r\n",
+        ]
+        return out
+
+    def test_tricks_denied(self):
+        c = self.s("open")
+        for body in self.bodies():
+            with self.subTest(body=body):
+                self.denied_body(c, body)
+        with env.tor.direct() as d:
+            self.assertEqual(d.command(b"GETCONF HiddenServicePort\r\n"),
+                             b"250 HiddenServicePort\r\n")
+
+
+del GateCase
+
+if __name__ == "__main__":
+    itkit.main()
