@@ -336,7 +336,8 @@ fits_conf(router_expect_t *x, const proto_reply_line_t *line,
 	if (x->n_keys == 0)
 		return line->starts_msg && line->ends_msg &&
 		    text_is(text, line->text_len, "250 OK");
-	if (!conf_key_line(text, line->text_len, line->sep))
+	if (text_is(text, line->text_len, "250 OK") ||
+	    !conf_key_line(text, line->text_len, line->sep))
 		return false;
 	if (line->ends_msg && x->n_lines < x->n_keys)
 		return false;
@@ -447,29 +448,107 @@ desync_order:
 
 /* ---- forms tor answers twice or never ---------------------------------- */
 
-/* Is any word of args a KEY=... argument with this key (any case)?
- * *vlen: the length of its value as written (to the end of the
- * arguments if it is quoted: a quoted value may hold spaces). */
+/* The next whitespace-separated word of args[0..len) from *i: its
+ * bounds in *w, *wlen; false at the end. */
+static bool
+next_word(const char *args, size_t len, size_t *i, const char **w,
+    size_t *wlen)
+{
+	size_t start;
+
+	while (*i < len && tor_isspace(args[*i]))
+		(*i)++;
+	if (*i == len)
+		return false;
+	start = *i;
+	while (*i < len && !tor_isspace(args[*i]))
+		(*i)++;
+	*w = args + start;
+	*wlen = *i - start;
+	return true;
+}
+
+/* Is word w a KEY=... argument with this key (any case)? */
+static bool
+is_kwarg(const char *w, size_t wlen, const char *key)
+{
+	size_t klen = strlen(key);
+
+	return wlen > klen && w[klen] == '=' && strncasecmp(w, key, klen) == 0;
+}
+
+/* Is any word of args a KEY=... argument with this key? *vlen: the
+ * length of its value as written (to the end of the arguments if it is
+ * quoted: a quoted value may hold spaces). */
 static bool
 find_kwarg(const char *args, size_t len, const char *key, size_t *vlen)
 {
-	size_t klen = strlen(key);
-	size_t i = 0;
+	const char *w;
+	size_t i = 0, wlen;
 
-	while (i < len) {
-		size_t start, end;
-		while (i < len && tor_isspace(args[i]))
-			i++;
-		start = i;
-		while (i < len && !tor_isspace(args[i]))
-			i++;
-		end = i;
-		if (end - start > klen && args[start + klen] == '=' &&
-		    strncasecmp(args + start, key, klen) == 0) {
-			const char *v = args + start + klen + 1;
+	while (next_word(args, len, &i, &w, &wlen)) {
+		if (is_kwarg(w, wlen, key)) {
+			const char *v = w + strlen(key) + 1;
 			*vlen = *v == '"' ? (size_t)(args + len - v) :
-			    (size_t)(args + end - v);
+			    wlen - strlen(key) - 1;
 			return true;
+		}
+	}
+	return false;
+}
+
+/* ADD_ONION: would tor's handler, taking the keyword arguments in order,
+ * reach a ClientAuth= one (and then answer nothing)? Earlier Flags= and
+ * MaxStreams= are checked as tor does, so that tor's own error is kept
+ * where it gives one; an earlier bad Port= is not (torgate's answer is
+ * then an error in place of tor's). */
+static bool
+add_onion_reaches_clientauth(const char *args, size_t len)
+{
+	static const char *const flags[] = {
+		"DiscardPK", "Detach", "MaxStreamsCloseCircuit", "V3Auth",
+		"NonAnonymous",
+	};
+	const char *w;
+	size_t i = 0, wlen;
+
+	if (!next_word(args, len, &i, &w, &wlen))
+		return false;           /* the key argument */
+	while (next_word(args, len, &i, &w, &wlen)) {
+		if (is_kwarg(w, wlen, "ClientAuth"))
+			return true;
+		if (is_kwarg(w, wlen, "MaxStreams")) {
+			size_t n = wlen - 11;
+			long v = 0;
+			if (n == 0 || n > 5)
+				return false;
+			for (size_t k = 11; k < wlen; k++) {
+				if (w[k] < '0' || w[k] > '9')
+					return false;
+				v = v * 10 + (w[k] - '0');
+			}
+			if (v > 65535)
+				return false;
+		} else if (is_kwarg(w, wlen, "Flags")) {
+			size_t k = 6, n = 0;
+			while (k < wlen) {
+				size_t f = k, j;
+				bool known = false;
+				while (k < wlen && w[k] != ',')
+					k++;
+				if (k > f) {
+					for (j = 0; j < 5; j++)
+						known |= strlen(flags[j]) ==
+						    k - f && strncasecmp(w + f,
+						    flags[j], k - f) == 0;
+					if (!known)
+						return false;
+					n++;
+				}
+				k++;
+			}
+			if (n == 0)
+				return false;
 		}
 	}
 	return false;
@@ -498,7 +577,7 @@ router_tor_misreplies(cmd_id_t cmd, const char *args, size_t args_len)
 		return NULL;
 	case CMD_ADD_ONION:
 		/* Never: v2 client authorization is gone from tor. */
-		if (find_kwarg(args, args_len, "ClientAuth", &vlen))
+		if (add_onion_reaches_clientauth(args, args_len))
 			return "512 Unrecognized keyword argument "
 			    "\"ClientAuth\"";
 		return NULL;
