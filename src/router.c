@@ -395,15 +395,14 @@ fits(router_expect_t *x, const proto_reply_line_t *line, const char *text)
 	return false;
 }
 
-route_t
-router_line(router_expect_t *x, const proto_reply_line_t *line,
-    const char *text, bool *done, const char **why)
+/* Judge one line; router_line() makes a desync final. */
+static route_t
+judge(router_expect_t *x, const proto_reply_line_t *line, const char *text,
+    bool *done, const char **why)
 {
-	*done = false;
-	*why = NULL;
 	if (!x->checked) {
 		if (x->phase != RX_REPLY)
-			goto desync_order;
+			goto after_end;
 		if (line->ends_msg) {
 			x->phase = RX_DONE;
 			*done = true;
@@ -439,11 +438,27 @@ router_line(router_expect_t *x, const proto_reply_line_t *line,
 		*done = true;
 		return ROUTE_SWALLOW;
 	case RX_DONE:
+	case RX_DESYNC:
 		break;
 	}
-desync_order:
-	*why = "a line after the command's reply ended";
+after_end:
+	*why = x->phase == RX_DESYNC ? "tor's replies were already out of step" :
+	    "a line after the command's reply ended";
 	return ROUTE_DESYNC;
+}
+
+route_t
+router_line(router_expect_t *x, const proto_reply_line_t *line,
+    const char *text, bool *done, const char **why)
+{
+	route_t r;
+
+	*done = false;
+	*why = NULL;
+	r = judge(x, line, text, done, why);
+	if (r == ROUTE_DESYNC)
+		x->phase = RX_DESYNC;
+	return r;
 }
 
 /* ---- forms tor answers twice or never ---------------------------------- */

@@ -58,6 +58,7 @@ typedef enum {
 	RX_REPLY,      /* inside the command's own reply */
 	RX_FENCE_OUT,  /* waiting for the line of the fence sent after */
 	RX_DONE,
+	RX_DESYNC,     /* out of step: every further line is refused */
 } rx_phase_t;
 
 /*
@@ -115,6 +116,7 @@ void router_fence_key(const uint8_t rnd[ROUTER_FENCE_RANDOM],
  * without EOL (may be NULL when x is not checked: plain lines are not
  * looked at). Sets *done once x's last line (its trailing fence's, if
  * checked) has been seen, and on ROUTE_DESYNC *why to a fixed reason.
+ * A desync is final: every later line gets ROUTE_DESYNC too.
  */
 route_t router_line(router_expect_t *x, const proto_reply_line_t *line,
     const char *text, bool *done, const char **why);
