@@ -291,9 +291,9 @@ misreplied(session_t *s, const cmd_def_t *def, const char *args,
 
 	if (answer == NULL)
 		return false;
-	log_info("session %llu: profile %s: %s answered by torgate: tor "
-	    "would answer this form %s", (unsigned long long)s->id,
-	    s->profile->name, def->name, answer + 4);
+	log_info("session %llu: profile %s: %s not sent: tor answers this "
+	    "form twice or never; answered \"%s\"", (unsigned long long)s->id,
+	    s->profile->name, def->name, answer);
 	reply_local(s, 0, "%s", answer);
 	return true;
 }

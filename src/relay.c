@@ -1,7 +1,9 @@
 /*
  * relay.c: what tor sends, back to the client. Lines are framed by
  * proto.c's reply reader. A reply belongs to the command at the head of
- * the pending queue; its lines pass unchanged, or are rewritten
+ * the pending queue, line by line as router.c decides (a checked
+ * command's reply between its fences, in its shape; anything else ends
+ * the session); its lines pass unchanged, or are rewritten
  * (rewrite.c) or filtered under the rule that allowed the command, and
  * what the reply teaches torgate is one row per command in `teach[]`.
  * Events (650) may come between any two replies: each is dropped, passed
