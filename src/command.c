@@ -105,11 +105,36 @@ log_command(session_t *s, const proto_cmd_t *cmd)
 }
 
 pending_t *
-command_forward(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd,
+command_stage(session_t *s, const cmd_def_t *def)
+{
+	pending_t *p = pending_push(s);
+
+	p->forwarded = true;
+	p->cmd = def->id;
+	return p;
+}
+
+/* Write a fence (router.h) to tor and remember it as the last thing sent.
+ * -1 if there is no randomness for its key. */
+static int
+send_fence(session_t *s)
+{
+	uint8_t rnd[ROUTER_FENCE_RANDOM];
+
+	if (random_bytes(rnd, sizeof(rnd)) < 0)
+		return -1;
+	router_fence_key(rnd, s->fence);
+	evbuffer_add_printf(s->uq, "GETINFO %s\r\n", s->fence);
+	s->fenced = true;
+	return 0;
+}
+
+/* The command's bytes, as the client sent them or with new arguments. */
+static void
+send_bytes(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd,
     const char *args, size_t args_len)
 {
 	struct evbuffer *out = s->uq;
-	pending_t *p;
 
 	if (args != NULL) {
 		evbuffer_add(out, def->name, strlen(def->name));
@@ -144,10 +169,55 @@ body:
 		evbuffer_add(out, cmd->body, cmd->body_len);
 		evbuffer_add(out, ".\r\n", 3);
 	}
-	p = pending_push(s);
-	p->forwarded = true;
-	p->cmd = def->id;
-	return p;
+}
+
+/*
+ * A command whose reply torgate checks goes between two fences, written
+ * with it in one go (no round trip): the one before is left out when the
+ * last thing sent was already a fence. Plain commands are pipelined as
+ * they come. If no fence can be made, the command is not sent: it is
+ * answered 551 in its place.
+ */
+void
+command_send(session_t *s, pending_t *p, const cmd_def_t *def,
+    const proto_cmd_t *cmd, const char *args, size_t args_len)
+{
+	const char *a = args != NULL ? args : cmd->args;
+	size_t alen = args != NULL ? args_len : cmd->args_len;
+	char fence_in[ROUTER_FENCE_KEY_SIZE];
+	bool checked = relay_reply_checked(p);
+
+	if (!checked) {
+		router_expect_init(&p->rx, def->id, false, a, alen, NULL, NULL);
+		send_bytes(s, def, cmd, args, args_len);
+		s->fenced = false;
+		return;
+	}
+	fence_in[0] = '\0';
+	if (!s->fenced) {
+		if (send_fence(s) < 0)
+			goto fail;
+		memcpy(fence_in, s->fence, sizeof(fence_in));
+	}
+	send_bytes(s, def, cmd, args, args_len);
+	if (send_fence(s) < 0) {
+		/* The command is on its way: nothing can be trusted after
+		 * it. */
+		log_warn("session %llu: getrandom", (unsigned long long)s->id);
+		s->fenced = false;
+		router_expect_init(&p->rx, def->id, true, a, alen,
+		    fence_in[0] ? fence_in : NULL, "");
+		return;
+	}
+	router_expect_init(&p->rx, def->id, true, a, alen,
+	    fence_in[0] ? fence_in : NULL, s->fence);
+	return;
+fail:
+	log_warn("session %llu: getrandom", (unsigned long long)s->id);
+	p->forwarded = false;
+	p->flags = 0;
+	p->local = xstrdup("551 Internal error\r\n");
+	p->local_len = strlen(p->local);
 }
 
 /*
@@ -211,8 +281,9 @@ unchecked_setevents(session_t *s, const cmd_def_t *def,
 		reply_local(s, 0, "552 Unrecognized event \"%s\"", se.bad);
 		return;
 	}
-	p = command_forward(s, def, cmd, se.upstream_args, se.upstream_len);
+	p = command_stage(s, def);
 	p->events = se.client;
+	command_send(s, p, def, cmd, se.upstream_args, se.upstream_len);
 	free(se.upstream_args);
 }
 
@@ -220,13 +291,32 @@ static const unchecked_fn unchecked[CMD_COUNT] = {
 	[CMD_SETEVENTS] = unchecked_setevents,
 };
 
+/*
+ * Forms of commands tor answers twice or never (router.h) are answered
+ * here instead of reaching tor; true if this is one.
+ */
+static bool
+misreplied(session_t *s, const cmd_def_t *def, const char *args,
+    size_t args_len)
+{
+	const char *answer = router_tor_misreplies(def->id, args, args_len);
+
+	if (answer == NULL)
+		return false;
+	log_info("session %llu: profile %s: %s not sent: tor answers this "
+	    "form twice or never; answered \"%s\"", (unsigned long long)s->id,
+	    s->profile->name, def->name, answer);
+	reply_local(s, 0, "%s", answer);
+	return true;
+}
+
 static void
 forward_unchecked(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd)
 {
 	if (unchecked[def->id] != NULL)
 		unchecked[def->id](s, def, cmd);
-	else
-		command_forward(s, def, cmd, NULL, 0);
+	else if (!misreplied(s, def, cmd->args, cmd->args_len))
+		command_send(s, command_stage(s, def), def, cmd, NULL, 0);
 }
 
 static bool
@@ -283,13 +373,19 @@ handle_command(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd)
 		verdict_clear(&v);
 		return;
 	}
-	p = command_forward(s, def, cmd, v.args, v.args_len);
+	if (misreplied(s, def, v.args != NULL ? v.args : cmd->args,
+	    v.args != NULL ? v.args_len : cmd->args_len)) {
+		verdict_clear(&v);
+		return;
+	}
+	p = command_stage(s, def);
 	p->rule = v.rule;
 	p->more = v.more;
 	p->n_more = v.n_more;
 	v.more = NULL;
 	if (on_send[def->id] != NULL)
 		on_send[def->id](s, p, cmd, &v);
+	command_send(s, p, def, cmd, v.args, v.args_len);
 	verdict_clear(&v);
 }
 

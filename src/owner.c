@@ -20,7 +20,7 @@
 void
 owner_start(session_t *s)
 {
-	static const char cmd[] = "SETEVENTS STREAM\r\n";
+	const cmd_def_t *def = cmdtab_get(CMD_SETEVENTS);
 	pending_t *p;
 
 	if (!s->profile->restrict_stream_events)
@@ -29,11 +29,9 @@ owner_start(session_t *s)
 	 * subscribes to. */
 	s->owned = xzalloc(sizeof(*s->owned));
 	s->ev_internal = EVMASK(TEV_STREAM);
-	evbuffer_add(s->uq, cmd, sizeof(cmd) - 1);
-	p = pending_push(s);
-	p->forwarded = true;
+	p = command_stage(s, def);
 	p->flags = P_INTERNAL;
-	p->cmd = CMD_SETEVENTS;
+	command_send(s, p, def, NULL, "STREAM", 6);
 }
 
 void

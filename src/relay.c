@@ -1,7 +1,9 @@
 /*
  * relay.c: what tor sends, back to the client. Lines are framed by
  * proto.c's reply reader. A reply belongs to the command at the head of
- * the pending queue; its lines pass unchanged, or are rewritten
+ * the pending queue, line by line as router.c decides (a checked
+ * command's reply between its fences, in its shape; anything else ends
+ * the session); its lines pass unchanged, or are rewritten
  * (rewrite.c) or filtered under the rule that allowed the command, and
  * what the reply teaches torgate is one row per command in `teach[]`.
  * Events (650) may come between any two replies: each is dropped, passed
@@ -84,6 +86,12 @@ plain_reply(const pending_t *p)
 	    teach[p->cmd] == NULL;
 }
 
+bool
+relay_reply_checked(const pending_t *p)
+{
+	return !plain_reply(p);
+}
+
 static void
 log_rewrite(session_t *s, const char *n, size_t nlen)
 {
@@ -106,7 +114,7 @@ emit_reply_line(session_t *s, pending_t *p, const proto_reply_line_t *line,
 	const char *text;
 	char *n;
 
-	if (plain_reply(p)) {
+	if (!p->rx.checked) {
 		evbuffer_remove_buffer(in, out, line->len);
 		return;
 	}
@@ -287,6 +295,23 @@ move_run(struct evbuffer *in, struct evbuffer *out, size_t *pass)
 	*pass = 0;
 }
 
+/*
+ * tor's replies no longer match the commands they are routed to (or tor
+ * sent what is not a reply): nothing more from tor can be given to anyone.
+ * Tell the client, drop what tor sent, and end the session.
+ */
+static void
+desync(session_t *s, struct evbuffer *in, const char *why)
+{
+	log_warnx("session %llu: client %s, profile %s: torgate lost track of "
+	    "tor's replies (%s); closing", (unsigned long long)s->id,
+	    s->peer.desc, s->profile->name, why);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	evbuffer_add_printf(s->cq, "551 torgate lost track of tor's replies; "
+	    "closing\r\n");
+	session_close_after_flush(s);
+}
+
 void
 relay_process(session_t *s)
 {
@@ -300,6 +325,9 @@ relay_process(session_t *s)
 		proto_err_t err;
 		proto_status_t r;
 		pending_t *head;
+		const char *text = NULL, *why;
+		route_t route;
+		bool done;
 
 		if (session_to_client(s) + pass > s->g->limits.max_output) {
 			move_run(in, out, &pass);
@@ -314,10 +342,7 @@ relay_process(session_t *s)
 			break;
 		if (r == PROTO_REJECT) {
 			move_run(in, out, &pass);
-			log_warnx("session %llu: tor sent a bad reply (%s); "
-			    "closing", (unsigned long long)s->id,
-			    proto_err_str(err));
-			session_close_after_flush(s);
+			desync(s, in, proto_err_str(err));
 			return;
 		}
 		if (line.is_event) {
@@ -329,19 +354,37 @@ relay_process(session_t *s)
 		head = pending_head(s);
 		if (head == NULL || !head->forwarded) {
 			move_run(in, out, &pass);
-			log_warnx("session %llu: reply from tor to no command; "
-			    "closing", (unsigned long long)s->id);
-			session_close_after_flush(s);
+			desync(s, in, "a reply to no command");
 			return;
 		}
-		if (batch && plain_reply(head)) {
-			pass += line.len;
-		} else {
+		if (head->rx.checked) {
+			/* Checked replies are looked at whole, never moved in
+			 * runs. */
 			move_run(in, out, &pass);
-			log_reply_line(s, in, &line);
-			emit_reply_line(s, head, &line, in, out);
+			text = (const char *)evbuffer_pullup(in,
+			    (ssize_t)line.len);
 		}
-		if (line.ends_msg) {
+		route = router_line(&head->rx, &line, text, &done, &why);
+		switch (route) {
+		case ROUTE_DESYNC:
+			move_run(in, out, &pass);
+			desync(s, in, why);
+			return;
+		case ROUTE_SWALLOW:
+			log_reply_line(s, in, &line);
+			evbuffer_drain(in, line.len);
+			break;
+		case ROUTE_PASS:
+			if (batch && !head->rx.checked) {
+				pass += line.len;
+			} else {
+				move_run(in, out, &pass);
+				log_reply_line(s, in, &line);
+				emit_reply_line(s, head, &line, in, out);
+			}
+			break;
+		}
+		if (done) {
 			pending_pop(s);
 			head = pending_head(s);
 			if (head != NULL && !head->forwarded) {

@@ -216,6 +216,7 @@ pending_pop(session_t *s)
 	free(p->local);
 	free(p->more);
 	free(p->sid);
+	router_expect_clear(&p->rx);
 	memset(p, 0, sizeof(*p));
 	s->ring_head = (s->ring_head + 1) % s->ring_cap;
 	s->npending--;

@@ -43,6 +43,7 @@
 #include "ident.h"
 #include "policy.h"
 #include "proto.h"
+#include "router.h"
 #include "session.h"
 
 struct bufferevent;
@@ -83,6 +84,7 @@ typedef struct pending {
 	unsigned flags;
 	cmd_id_t cmd;
 	bool forwarded;
+	router_expect_t rx;       /* forwarded: what its reply may be */
 } pending_t;
 
 struct session {
@@ -119,6 +121,9 @@ struct session {
 	bool got_challenge;
 	bool close_queued;              /* a closing answer is queued: read
 	                                 * no further commands (as tor) */
+	/* The last thing sent to tor was a fence (router.h). */
+	bool fenced;
+	char fence[ROUTER_FENCE_KEY_SIZE];  /* that fence's key */
 	/* Events. */
 	event_mask_t ev_client;         /* what the client subscribed to */
 	event_mask_t ev_internal;       /* what torgate needs itself */
@@ -149,9 +154,12 @@ size_t session_to_tor(session_t *s);
 /* command.c: read and handle the client's commands until it must wait. */
 void command_process(session_t *s);
 bool command_must_pause(session_t *s);
-/* Send a command to tor and queue its pending entry; args NULL: the line
- * as the client sent it (and its body). */
-pending_t *command_forward(session_t *s, const cmd_def_t *def,
+/* Queue the pending entry of a command for tor; fill in how its reply is
+ * read, then command_send() it. Valid until the next pending_push(). */
+pending_t *command_stage(session_t *s, const cmd_def_t *def);
+/* Send p's command to tor (between fences if its reply is checked,
+ * router.h); args NULL: the line as the client sent it (and its body). */
+void command_send(session_t *s, pending_t *p, const cmd_def_t *def,
     const proto_cmd_t *cmd, const char *args, size_t args_len);
 
 /* builtin.c: may cmd be sent before AUTHENTICATE, in this state? */
@@ -165,6 +173,8 @@ bool builtin_table_complete(void);
 
 /* relay.c: relay what tor sent until the client must wait. */
 void relay_process(session_t *s);
+/* Does torgate filter, rewrite or learn from p's reply? */
+bool relay_reply_checked(const pending_t *p);
 
 /* owner.c */
 /* restrict-stream-events: follow the client's streams from the start. */

@@ -585,6 +585,9 @@ class ScriptedTor:
         if line.startswith("SETEVENTS") and "HS_DESC" in line.split():
             return "250 OK\r\n" + "".join("650 HS_DESC %s\r\n" % e
                                           for e in HS_DESC_EVENTS)
+        if line.startswith("GETINFO "):
+            # as tor answers a key it does not know (torgate's fences)
+            return '552 Unrecognized key "%s"\r\n' % line.split()[1]
         return "250 OK\r\n"
 
     def _serve(self, c):
