@@ -36,6 +36,7 @@ struct torview {
 	struct event *notify;       /* calls the waiters back */
 	unsigned retry_ms;          /* the pause before the next probe */
 	unsigned retry_max_ms;
+	struct timeval up_at;       /* when a probe last succeeded */
 	TAILQ_HEAD(, torview_waiter) waiters;
 };
 
@@ -219,6 +220,7 @@ probe_done(upstream_t *u, bool ok, const char *why, void *arg)
 	upstream_free(tv->probe);
 	tv->probe = NULL;
 	tv->down = false;
+	event_base_gettimeofday_cached(tv->base, &tv->up_at);
 	log_warnx("tor answers again%s%s", tv->version[0] ? ": " : "",
 	    tv->version);
 	if (tv->pool != NULL)
@@ -247,18 +249,34 @@ probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 	probe(arg);
 }
 
+/*
+ * The first probe goes at once, unless tor was lost again soon after it
+ * answered (connections that fail while probes succeed): then the pauses
+ * go on growing, so tor is never hammered.
+ */
 void
 torview_lost(torview_t *tv)
 {
+	struct timeval now;
+	long long since_ms;
+
 	if (tv->down)
 		return;
 	log_warnx("lost tor at %s; waiting for it to answer again",
 	    tv->conf.addr.text);
 	tv->down = true;
-	tv->retry_ms = RETRY_MIN_MS;
 	if (tv->pool != NULL)
 		pool_drain(tv->pool);
-	probe(tv);
+	event_base_gettimeofday_cached(tv->base, &now);
+	since_ms = (long long)(now.tv_sec - tv->up_at.tv_sec) * 1000 +
+	    (now.tv_usec - tv->up_at.tv_usec) / 1000;
+	if (tv->retry_ms == 0 || since_ms < 0 ||
+	    since_ms >= (long long)tv->retry_max_ms) {
+		tv->retry_ms = RETRY_MIN_MS;
+		probe(tv);
+	} else {
+		probe_later(tv);
+	}
 }
 
 /* The pool saw tor close a spare: tor may be going away. */
