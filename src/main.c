@@ -228,6 +228,7 @@ main(int argc, char **argv)
 		fatalx("event_base_new failed");
 	ident_attach(gate.ident, gate.base);
 	gate.tor = torview_new(gate.base, &upconf, own, cfg.n_listens);
+	torview_set_retry_max(gate.tor, gate.limits.tor_retry_max_ms);
 	for (size_t i = 0; i < cfg.n_listens; i++)
 		if (listener_start(listeners[i], &gate) < 0)
 			goto out;
