@@ -62,12 +62,15 @@ send_resolve(session_t *s, pending_t *p, const proto_cmd_t *cmd,
 		owner_note_resolve(s, cmd);
 }
 
-/* SETEVENTS: the set the client will have once tor agrees. */
+/* SETEVENTS: the set the client will have once tor agrees, and the one
+ * tor will have (to restore on a new tor). */
 static void
 send_setevents(session_t *s, pending_t *p, const proto_cmd_t *cmd,
     verdict_t *v)
 {
 	p->events = v->events;
+	if (v->args != NULL)
+		p->up_events = events_mask_of_args(v->args, v->args_len);
 }
 
 static const on_send_fn on_send[CMD_COUNT] = {
@@ -78,6 +81,19 @@ static const on_send_fn on_send[CMD_COUNT] = {
 };
 
 /* ---- sending ------------------------------------------------------------- */
+
+/*
+ * While tor is away, commands whose verdict rests on what torgate knew of
+ * the old tor -- its control listeners (the guard) and the onion services'
+ * owners -- do not wait for the new one: they get TOR_LOST_REPLY at once.
+ */
+static const bool judged_on_tor[CMD_COUNT] = {
+	[CMD_ADD_ONION] = true,
+	[CMD_DEL_ONION] = true,
+	[CMD_LOADCONF] = true,
+	[CMD_RESETCONF] = true,
+	[CMD_SETCONF] = true,
+};
 
 static void
 log_command(session_t *s, const proto_cmd_t *cmd)
@@ -99,6 +115,19 @@ command_forward(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd,
 	struct evbuffer *out = s->uq;
 	pending_t *p;
 
+	if (s->away && (judged_on_tor[def->id] || !session_may_wait(s))) {
+		/* An answer in its place, for the caller to fill in as if
+		 * forwarded. */
+		if (judged_on_tor[def->id])
+			log_info("session %llu: %s while tor is away: answered "
+			    "\"%s\"", (unsigned long long)s->id, def->name,
+			    TOR_LOST_REPLY);
+		p = pending_push(s);
+		p->local = xstrdup(TOR_LOST_REPLY "\r\n");
+		p->local_len = strlen(p->local);
+		p->cmd = def->id;
+		return p;
+	}
 	if (args != NULL) {
 		evbuffer_add(out, def->name, strlen(def->name));
 		if (args_len > 0) {
@@ -201,6 +230,7 @@ unchecked_setevents(session_t *s, const cmd_def_t *def,
 	}
 	p = command_forward(s, def, cmd, se.upstream_args, se.upstream_len);
 	p->events = se.client;
+	p->up_events = se.upstream;
 	free(se.upstream_args);
 }
 
@@ -291,11 +321,14 @@ handle_reject(session_t *s, proto_err_t err)
 	    proto_err_str(err));
 }
 
+/* Stop reading the client: too much in flight, or, while tor is away,
+ * before authentication (the answers then depend on the new tor). */
 bool
 command_must_pause(session_t *s)
 {
 	return s->npending >= s->g->limits.max_pending ||
-	    session_to_tor(s) > s->g->limits.max_output;
+	    session_to_tor(s) > s->g->limits.max_output ||
+	    (s->away && s->state == S_PREAUTH);
 }
 
 void
@@ -336,6 +369,9 @@ command_process(session_t *s)
 	    (s->state == S_PREAUTH || s->state == S_OPEN) &&
 	    !command_must_pause(s)) {
 		s->client_paused = false;
-		bufferevent_enable(s->cbev, EV_READ);
+		/* After the client's EOF there is nothing more to read:
+		 * what it sent is already in the buffer. */
+		if (!s->client_eof)
+			bufferevent_enable(s->cbev, EV_READ);
 	}
 }
