@@ -56,7 +56,8 @@ drop(pool_t *p, spare_t *sp)
 	free(sp);
 }
 
-/* A ready spare's connection ended (tor closed it). */
+/* A ready spare's connection ended (tor closed it). Reported, like a
+ * spare that could not be made: tor may be going away. */
 static void
 idle_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -87,6 +88,8 @@ spare_ready_cb(upstream_t *u, bool ok, const char *why, void *arg)
 	if (!ok) {
 		log_warnx("pool: %s", why);
 		drop(p, sp);
+		if (p->lost_cb != NULL)
+			p->lost_cb(p->arg);     /* may drain the pool */
 		p->backoff = p->backoff ? p->backoff * 2 : BACKOFF_MIN;
 		if (p->backoff > BACKOFF_MAX)
 			p->backoff = BACKOFF_MAX;

@@ -4,8 +4,8 @@
  * three round trips to tor. A spare is handed to exactly one client and
  * never returns to the pool (ephemeral onions and event subscriptions
  * belong to a connection); the pool refills in the background, backing
- * off after a failed connection. A spare that tor closes is dropped and
- * reported (lost_cb): tor may be restarting. The owner then drains the
+ * off after a failed connection. A spare that fails or that tor closes is
+ * dropped and reported (lost_cb): tor may be restarting. The owner then drains the
  * pool (pool_drain) and resumes it once tor answers again (pool_resume).
  */
 #ifndef TORGATE_POOL_H
@@ -19,7 +19,7 @@ typedef struct pool pool_t;
 
 /* Keep `target` spares (0: no pool). ready_cb, if not NULL, is shown each
  * spare when it is ready (to note what it learnt of tor); lost_cb, if not
- * NULL, is called when tor closes a ready spare. */
+ * NULL, is called when a spare fails or tor closes a ready one. */
 pool_t *pool_new(struct event_base *base, const upstream_conf_t *conf,
     unsigned target, void (*ready_cb)(void *, const upstream_t *),
     void (*lost_cb)(void *), void *arg);
