@@ -53,6 +53,13 @@ PROFILE = """---
       suppress: true
     CONF_CHANGED:
     STATUS_GENERAL:
+- name: rr
+  commands:
+    GETINFO: ['version']
+    RESOLVE: ['\\S+']
+  events:
+    STREAM:
+  restrict-stream-events: true
 """
 
 
@@ -189,9 +196,13 @@ env = Env()
 
 def start_daemon(name, args):
     path = os.path.join(env.dir, name + ".sock")
-    tg = Torgate("unix:" + env.relay.path, [env.profiles.dir],
-                 [Listener(path, profile="rs")], extra_args=args,
-                 debug=False)
+    ls = [Listener(path, profile="rs")]
+    if name == "long":
+        # A restricted (restrict-stream-events) client's listener.
+        env.rr_path = os.path.join(env.dir, "rr.sock")
+        ls.append(Listener(env.rr_path, profile="rr"))
+    tg = Torgate("unix:" + env.relay.path, [env.profiles.dir], ls,
+                 extra_args=args, debug=False)
     tg.start()
     env.daemons[name] = (tg, path)
 
@@ -263,7 +274,7 @@ class Base(unittest.TestCase):
                             % (name, tg.log_text()[-6000:]))
 
     def client(self, which="long", auth=True):
-        c = Client(env.daemons[which][1])
+        c = Client(env.rr_path if which == "rr" else env.daemons[which][1])
         self.clients.append(c)
         if auth:
             self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
@@ -491,6 +502,35 @@ class RestartTest(Base):
             for c in cs[:4]:
                 wait_event(c, starts(b"650-CONF_CHANGED"))
             d.command(b"RESETCONF MaxCircuitDirtiness\r\n")
+
+
+    def test_restricted_client_forgets_and_follows(self):
+        # Stream ids start again in the new tor: what the client owned is
+        # forgotten, and torgate's own STREAM subscription is restored.
+        c = self.client("rr")
+        m = env.relay.mark()
+        self.restart_tor()
+        self.assertEqual(c.command(b"GETINFO version\r\n"),
+                         direct_reply(b"GETINFO version\r\n"))
+        got = [p for p in env.relay.lines_since(m)
+               if b"GETINFO version" in p]
+        self.assertEqual(len(got), 1, env.relay.lines_since(m))
+        self.assertEqual(got[0][0], b"SETEVENTS STREAM")
+        self.assertEqual(c.command(b"SETEVENTS STREAM\r\n"), OK)
+        with env.tor.direct() as d:
+            self.assertEqual(d.command(b"SETEVENTS STREAM\r\n"), OK)
+            own = b"own-%d.example" % (time.monotonic_ns() % 10**9)
+            other = b"other-%d.example" % (time.monotonic_ns() % 10**9)
+            self.assertEqual(c.command(b"RESOLVE " + own + b"\r\n"), OK)
+            ev = wait_event(c, lambda e: own + b":0" in e)
+            self.assertTrue(ev.startswith(b"650 STREAM "), ev)
+            with env.tor.direct() as o:
+                self.assertEqual(o.command(b"RESOLVE " + other + b"\r\n"),
+                                 OK)
+            wait_event(d, lambda e: other + b":0" in e)
+        self.assertEqual(c.command(b"GETINFO version\r\n"),
+                         direct_reply(b"GETINFO version\r\n"))
+        self.assertFalse([e for e in c.events if other in e])
 
 
 class HalfCloseTest(Base):
