@@ -73,12 +73,15 @@ send_resolve(session_t *s, pending_t *p, const proto_cmd_t *cmd,
 		owner_note_resolve(s, cmd);
 }
 
-/* SETEVENTS: the set the client will have once tor agrees. */
+/* SETEVENTS: the set the client will have once tor agrees, and the one
+ * tor will have (to restore on a new tor). */
 static void
 send_setevents(session_t *s, pending_t *p, const proto_cmd_t *cmd,
     verdict_t *v)
 {
 	p->events = v->events;
+	if (v->args != NULL)
+		p->up_events = events_mask_of_args(v->args, v->args_len);
 }
 
 static const on_send_fn on_send[CMD_COUNT] = {
@@ -90,6 +93,19 @@ static const on_send_fn on_send[CMD_COUNT] = {
 };
 
 /* ---- sending ------------------------------------------------------------- */
+
+/*
+ * While tor is away, commands whose verdict rests on what torgate knew of
+ * the old tor -- its control listeners (the guard) and the onion services'
+ * owners -- do not wait for the new one: they get TOR_LOST_REPLY at once.
+ */
+static const bool judged_on_tor[CMD_COUNT] = {
+	[CMD_ADD_ONION] = true,
+	[CMD_DEL_ONION] = true,
+	[CMD_LOADCONF] = true,
+	[CMD_RESETCONF] = true,
+	[CMD_SETCONF] = true,
+};
 
 static void
 log_command(session_t *s, const proto_cmd_t *cmd)
@@ -109,21 +125,39 @@ command_stage(session_t *s, const cmd_def_t *def)
 {
 	pending_t *p = pending_push(s);
 
-	p->forwarded = true;
 	p->cmd = def->id;
+	if (s->away && (judged_on_tor[def->id] || !session_may_wait(s))) {
+		/* An answer in its place; command_send() sends nothing. */
+		if (judged_on_tor[def->id])
+			log_info("session %llu: %s while tor is away: answered "
+			    "\"%s\"", (unsigned long long)s->id, def->name,
+			    TOR_LOST_REPLY);
+		p->local = xstrdup(TOR_LOST_REPLY "\r\n");
+		p->local_len = strlen(p->local);
+		return p;
+	}
+	p->forwarded = true;
 	return p;
 }
 
 /* Write a fence (router.h) to tor and remember it as the last thing sent.
  * -1 if there is no randomness for its key. */
-static int
-send_fence(session_t *s)
+int
+command_new_fence(char key[ROUTER_FENCE_KEY_SIZE])
 {
 	uint8_t rnd[ROUTER_FENCE_RANDOM];
 
 	if (random_bytes(rnd, sizeof(rnd)) < 0)
 		return -1;
-	router_fence_key(rnd, s->fence);
+	router_fence_key(rnd, key);
+	return 0;
+}
+
+static int
+send_fence(session_t *s)
+{
+	if (command_new_fence(s->fence) < 0)
+		return -1;
 	evbuffer_add_printf(s->uq, "GETINFO %s\r\n", s->fence);
 	s->fenced = true;
 	return 0;
@@ -185,8 +219,11 @@ command_send(session_t *s, pending_t *p, const cmd_def_t *def,
 	const char *a = args != NULL ? args : cmd->args;
 	size_t alen = args != NULL ? args_len : cmd->args_len;
 	char fence_in[ROUTER_FENCE_KEY_SIZE];
-	bool checked = relay_reply_checked(p);
+	bool checked;
 
+	if (!p->forwarded)
+		return;         /* answered in its place: tor is away */
+	checked = relay_reply_checked(p);
 	if (!checked) {
 		router_expect_init(&p->rx, def->id, false, a, alen, NULL, NULL);
 		send_bytes(s, def, cmd, args, args_len);
@@ -283,6 +320,7 @@ unchecked_setevents(session_t *s, const cmd_def_t *def,
 	}
 	p = command_stage(s, def);
 	p->events = se.client;
+	p->up_events = se.upstream;
 	command_send(s, p, def, cmd, se.upstream_args, se.upstream_len);
 	free(se.upstream_args);
 }
@@ -399,11 +437,14 @@ handle_reject(session_t *s, proto_err_t err)
 	    proto_err_str(err));
 }
 
+/* Stop reading the client: too much in flight, or, while tor is away,
+ * before authentication (the answers then depend on the new tor). */
 bool
 command_must_pause(session_t *s)
 {
 	return s->npending >= s->g->limits.max_pending ||
-	    session_to_tor(s) > s->g->limits.max_output;
+	    session_to_tor(s) > s->g->limits.max_output ||
+	    (s->away && s->state == S_PREAUTH);
 }
 
 void
@@ -444,6 +485,9 @@ command_process(session_t *s)
 	    (s->state == S_PREAUTH || s->state == S_OPEN) &&
 	    !command_must_pause(s)) {
 		s->client_paused = false;
-		bufferevent_enable(s->cbev, EV_READ);
+		/* After the client's EOF there is nothing more to read:
+		 * what it sent is already in the buffer. */
+		if (!s->client_eof)
+			bufferevent_enable(s->cbev, EV_READ);
 	}
 }

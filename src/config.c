@@ -49,6 +49,11 @@ usage(FILE *fp)
 "                           profile of what each client sent\n"
 "      --state-dir DIR      keep the owners of detached onion services in DIR,\n"
 "                           so that they survive a restart of torgate\n"
+"      --tor-wait-commands N  while tor is away, commands a client may have\n"
+"                           waiting for it (default 64; more get 550)\n"
+"      --tor-wait-ms MS     how long they, or a new client, wait (default 10000)\n"
+"      --tor-retry-max-ms MS  longest pause between tries to reach tor again\n"
+"                           (100 ms doubling to this; default 5000)\n"
 "      --version, --help\n", DEFAULT_TOR);
 }
 
@@ -142,16 +147,19 @@ set_str(file_ctx_t *f, yaml_node_t *n, const char *key, char **dst, bool cli)
 	*dst = xstrdup(v);
 }
 
-static void
+static int
 set_limit(file_ctx_t *f, yaml_node_t *n, const char *key, size_t min,
     size_t max, size_t *dst)
 {
 	const char *v = scalar(f, n, key);
 	if (v == NULL)
-		return;
-	if (parse_size(v, min, max, dst) < 0)
+		return -1;
+	if (parse_size(v, min, max, dst) < 0) {
 		ferr(f, n, "'%s' must be a number from %zu to %zu", key, min,
 		    max);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -261,6 +269,16 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 			set_limit(&f, v, key, 0, 64, &n);
 			cfg->upstream_pool = (unsigned)n;
 			cfg->upstream_pool_set = true;
+		} else if (!strcmp(key, "tor-wait-commands"))
+			set_limit(&f, v, key, 1, 1 << 16, &L->tor_wait_cmds);
+		else if (!strcmp(key, "tor-wait-ms")) {
+			size_t n = 0;
+			if (set_limit(&f, v, key, 1, 3600000, &n) == 0)
+				L->tor_wait_ms = (unsigned)n;
+		} else if (!strcmp(key, "tor-retry-max-ms")) {
+			size_t n = 0;
+			if (set_limit(&f, v, key, 100, 600000, &n) == 0)
+				L->tor_retry_max_ms = (unsigned)n;
 		} else if (!strcmp(key, "max-clients")) {
 			size_t n = 0;
 			set_limit(&f, v, key, 1, 1 << 20, &n);
@@ -279,7 +297,20 @@ done:
 /* ---- command line --------------------------------------------------- */
 
 enum { OPT_COOKIE = 256, OPT_PASSWORD, OPT_DEBUG, OPT_VERSION, OPT_HELP,
-	OPT_CHECK, OPT_COMPLAIN, OPT_LEARN, OPT_STATE_DIR };
+	OPT_CHECK, OPT_COMPLAIN, OPT_LEARN, OPT_WAIT_CMDS, OPT_WAIT_MS,
+	OPT_RETRY_MAX_MS, OPT_STATE_DIR };
+
+/* A numeric option from min to max; -1 (reported) if it is not. */
+static int
+opt_number(const char *name, const char *arg, size_t min, size_t max,
+    size_t *out)
+{
+	if (parse_size(arg, min, max, out) == 0)
+		return 0;
+	fprintf(stderr, "torgate: --%s must be a number from %zu to %zu\n",
+	    name, min, max);
+	return -1;
+}
 
 config_result_t
 config_parse(config_t *cfg, int argc, char **argv)
@@ -297,10 +328,16 @@ config_parse(config_t *cfg, int argc, char **argv)
 		{ "complain", no_argument, NULL, OPT_COMPLAIN },
 		{ "learn", required_argument, NULL, OPT_LEARN },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "tor-wait-commands", required_argument, NULL, OPT_WAIT_CMDS },
+		{ "tor-wait-ms", required_argument, NULL, OPT_WAIT_MS },
+		{ "tor-retry-max-ms", required_argument, NULL,
+		    OPT_RETRY_MAX_MS },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* Options that the config file must not override: set after it. */
+	size_t wait_cmds = 0, wait_ms = 0, retry_max_ms = 0;
 	int c;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -350,6 +387,21 @@ config_parse(config_t *cfg, int argc, char **argv)
 			free(cfg->state_dir);
 			cfg->state_dir = xstrdup(optarg);
 			break;
+		case OPT_WAIT_CMDS:
+			if (opt_number("tor-wait-commands", optarg, 1, 1 << 16,
+			    &wait_cmds) < 0)
+				return CONFIG_EXIT_ERROR;
+			break;
+		case OPT_WAIT_MS:
+			if (opt_number("tor-wait-ms", optarg, 1, 3600000,
+			    &wait_ms) < 0)
+				return CONFIG_EXIT_ERROR;
+			break;
+		case OPT_RETRY_MAX_MS:
+			if (opt_number("tor-retry-max-ms", optarg, 100, 600000,
+			    &retry_max_ms) < 0)
+				return CONFIG_EXIT_ERROR;
+			break;
 		case OPT_VERSION:
 			printf("torgate %s\n", TORGATE_VERSION);
 			return CONFIG_EXIT_OK;
@@ -372,6 +424,12 @@ config_parse(config_t *cfg, int argc, char **argv)
 	    cfg->n_profile_dirs > 0, cfg->tor != NULL,
 	    cfg->tor_cookie != NULL, cfg->tor_password_file != NULL) < 0)
 		return CONFIG_EXIT_ERROR;
+	if (wait_cmds)
+		cfg->limits.tor_wait_cmds = wait_cmds;
+	if (wait_ms)
+		cfg->limits.tor_wait_ms = (unsigned)wait_ms;
+	if (retry_max_ms)
+		cfg->limits.tor_retry_max_ms = (unsigned)retry_max_ms;
 	config_defaults(cfg);
 	return CONFIG_RUN;
 }
@@ -412,6 +470,17 @@ config_defaults(config_t *cfg)
 		L->max_output = 1024 * 1024;
 	if (L->max_clients == 0)
 		L->max_clients = 16384;
+	/* Tor going away: a restart takes a second or two. A client may
+	 * have this many commands waiting for the new tor (a pipelining
+	 * client's batch), each for this long, and a new client waits as
+	 * long to be served; past either, 550. */
+	if (L->tor_wait_cmds == 0)
+		L->tor_wait_cmds = 64;
+	if (L->tor_wait_ms == 0)
+		L->tor_wait_ms = 10000;
+	/* Tries to reach tor again: 100 ms, doubling up to this. */
+	if (L->tor_retry_max_ms == 0)
+		L->tor_retry_max_ms = 5000;
 	/* A few spares serve bursts of new clients at once; each costs tor
 	 * one idle control connection. */
 	if (!cfg->upstream_pool_set)

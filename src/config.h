@@ -10,6 +10,8 @@
  *   max-pending-commands: N    max-clients: N
  *   max-output-buffer: N       upstream-pool: N (spare connections)
  *   state-dir: DIR             (owners of detached onion services)
+ *   tor-wait-commands: N       tor-wait-ms: MS    tor-retry-max-ms: MS
+ * The last three are also options (--tor-wait-commands, ...).
  */
 #ifndef TORGATE_CONFIG_H
 #define TORGATE_CONFIG_H
@@ -28,6 +30,10 @@ typedef struct limits {
 	size_t max_output;      /* bytes queued towards a slow client before
 	                         * torgate stops reading from its tor */
 	unsigned max_clients;
+	/* Tor going away: */
+	size_t tor_wait_cmds;   /* commands a client may have waiting */
+	unsigned tor_wait_ms;   /* how long they (or a new client) wait */
+	unsigned tor_retry_max_ms; /* longest pause between two tries */
 } limits_t;
 
 typedef enum {

@@ -35,6 +35,22 @@ events_mask_args(event_mask_t m, size_t *lenp)
 	return s;
 }
 
+event_mask_t
+events_mask_of_args(const char *args, size_t len)
+{
+	event_mask_t m = 0;
+	words_t w;
+
+	words_split(args, len, &w);
+	for (size_t i = 0; i < w.n; i++) {
+		int id = event_lookup(w.v[i], strlen(w.v[i]));
+		if (id >= 0)
+			m |= EVMASK(id);
+	}
+	words_clear(&w);
+	return m;
+}
+
 int
 events_setevents(const profile_t *p, const char *args, size_t len,
     event_mask_t internal, setevents_t *out)

@@ -41,6 +41,11 @@ int events_setevents(const profile_t *p, const char *args, size_t len,
 /* Build SETEVENTS arguments for a mask (for internal resubscriptions). */
 char *events_mask_args(event_mask_t m, size_t *lenp);
 
+/* The events named in SETEVENTS arguments as torgate sends them to tor
+ * (events_setevents' upstream_args): names tor's table does not know and
+ * the EXTENDED flag are left out. */
+event_mask_t events_mask_of_args(const char *args, size_t len);
+
 /*
  * Ownership for restrict-stream-events: streams whose SOURCE_ADDR is the
  * client's own address, and the circuits they use. Bounded sets.

@@ -238,6 +238,7 @@ main(int argc, char **argv)
 	gate.tor = torview_new(gate.base, &upconf, own, cfg.n_listens);
 	if (cfg.state_dir != NULL)
 		torview_keep_state(gate.tor, cfg.state_dir, has_profile, &gate);
+	torview_set_retry_max(gate.tor, gate.limits.tor_retry_max_ms);
 	for (size_t i = 0; i < cfg.n_listens; i++)
 		if (listener_start(listeners[i], &gate) < 0)
 			goto out;

@@ -42,6 +42,17 @@ owner_clear(session_t *s)
 		FREE(s->resolves[i]);
 }
 
+void
+owner_forget(session_t *s)
+{
+	if (s->owned != NULL)
+		memset(s->owned, 0, sizeof(*s->owned));
+	for (size_t i = 0; i < RESOLVES_MAX; i++)
+		FREE(s->resolves[i]);
+	s->resolve_next = 0;
+	s->data_key = 0;
+}
+
 /*
  * Is a new stream this client's?
  * - SOURCE_ADDR is this session's own upstream connection (a RESOLVE the

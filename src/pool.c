@@ -5,7 +5,8 @@
  * (authenticated, idle; their bufferevent watched for EOF). The pool
  * starts as many connections as are missing, but after a failure waits
  * (1 s, doubling to 30 s) before trying again, so a stopped tor is not
- * hammered.
+ * hammered. A drained pool (tor went away) makes no connections until it
+ * is resumed; the daemon's view of tor (torview.c) probes tor meanwhile.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,9 @@ struct pool {
 	unsigned n;
 	struct event *timer;
 	unsigned backoff;
+	bool drained;           /* pool_drain() until pool_resume() */
 	void (*ready_cb)(void *, const upstream_t *);
+	void (*lost_cb)(void *);
 	void *arg;
 };
 
@@ -53,7 +56,8 @@ drop(pool_t *p, spare_t *sp)
 	free(sp);
 }
 
-/* A ready spare's connection ended (tor closed it). */
+/* A ready spare's connection ended (tor closed it). Reported, like a
+ * spare that could not be made: tor may be going away. */
 static void
 idle_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -62,6 +66,8 @@ idle_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	log_info("pool: tor closed a spare connection");
 	drop(p, sp);
+	if (p->lost_cb != NULL)
+		p->lost_cb(p->arg);     /* may drain the pool */
 	refill(p);
 }
 
@@ -82,6 +88,8 @@ spare_ready_cb(upstream_t *u, bool ok, const char *why, void *arg)
 	if (!ok) {
 		log_warnx("pool: %s", why);
 		drop(p, sp);
+		if (p->lost_cb != NULL)
+			p->lost_cb(p->arg);     /* may drain the pool */
 		p->backoff = p->backoff ? p->backoff * 2 : BACKOFF_MIN;
 		if (p->backoff > BACKOFF_MAX)
 			p->backoff = BACKOFF_MAX;
@@ -112,6 +120,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 refill(pool_t *p)
 {
+	if (p->drained)
+		return;
 	if (p->backoff > 0) {
 		struct timeval tv = { p->backoff, 0 };
 		if (!evtimer_pending(p->timer, NULL))
@@ -136,7 +146,7 @@ refill(pool_t *p)
 pool_t *
 pool_new(struct event_base *base, const upstream_conf_t *conf,
     unsigned target, void (*ready_cb)(void *, const upstream_t *),
-    void *arg)
+    void (*lost_cb)(void *), void *arg)
 {
 	pool_t *p = xzalloc(sizeof(*p));
 
@@ -144,6 +154,7 @@ pool_new(struct event_base *base, const upstream_conf_t *conf,
 	p->conf = conf;
 	p->target = target > POOL_MAX ? POOL_MAX : target;
 	p->ready_cb = ready_cb;
+	p->lost_cb = lost_cb;
 	p->arg = arg;
 	p->timer = evtimer_new(base, timer_cb, p);
 	if (p->timer == NULL)
@@ -180,6 +191,25 @@ pool_take(pool_t *p)
 	}
 	refill(p);
 	return NULL;
+}
+
+void
+pool_drain(pool_t *p)
+{
+	p->drained = true;
+	evtimer_del(p->timer);
+	while (p->n > 0)
+		drop(p, p->v[0]);
+}
+
+void
+pool_resume(pool_t *p)
+{
+	if (!p->drained)
+		return;
+	p->drained = false;
+	p->backoff = 0;
+	refill(p);
 }
 
 unsigned

@@ -59,13 +59,22 @@ teach_del_onion(session_t *s, const pending_t *p,
 		torview_onion_deleted(s->g->tor, p->sid, strlen(p->sid));
 }
 
-/* SETEVENTS: "250 OK" -- the client's set is what it asked for. */
+/* SETEVENTS: "250 OK" -- the client's set is what it asked for, and tor's
+ * is what to ask a new tor for should this one go away. */
 static void
 teach_setevents(session_t *s, const pending_t *p,
     const proto_reply_line_t *line, const char *text)
 {
-	if (line->ends_msg && line->code == 250 && !(p->flags & P_INTERNAL))
+	if (!line->ends_msg)
+		return;
+	if (line->code == 250 && !(p->flags & P_INTERNAL)) {
 		s->ev_client = p->events;
+		s->ev_upstream = p->up_events;
+	} else if (line->code != 250 && (p->flags & P_INTERNAL)) {
+		log_warnx("session %llu: tor refused torgate's own SETEVENTS "
+		    "(%.*s); the client's events may be missing",
+		    (unsigned long long)s->id, (int)line->text_len, text);
+	}
 }
 
 static const teach_fn teach[CMD_COUNT] = {

@@ -21,6 +21,9 @@
 
 static void upstream_ready(upstream_t *u, bool ok, const char *why,
     void *arg);
+static void wait_for_tor(session_t *s);
+static void upstream_event_cb(struct bufferevent *bev, short what,
+    void *arg);
 
 /* ---- the end ---------------------------------------------------------- */
 
@@ -61,6 +64,10 @@ session_free(session_t *s)
 	event_active(g->reaper, 0, 0);
 	ident_cancel(s->ident);
 	s->ident = NULL;
+	torview_unwait(g->tor, &s->waiter);
+	if (s->wait_timer != NULL)
+		event_free(s->wait_timer);
+	s->wait_timer = NULL;
 	if (s->cbev != NULL)
 		bufferevent_free(s->cbev);
 	s->cbev = NULL;
@@ -158,10 +165,20 @@ session_flush(session_t *s)
 			relay_process(s);
 			more = true;
 		}
-		if (!s->dead && s->client_paused && s->ubev != NULL &&
-		    !command_must_pause(s)) {
+		if (!s->dead && s->client_paused &&
+		    (s->ubev != NULL || s->away) && !command_must_pause(s)) {
 			command_process(s);
 			more = !s->client_paused || more;
+		}
+		if (!s->dead && s->client_eof && !s->client_paused &&
+		    s->npending == 0 &&
+		    (s->state == S_PREAUTH || s->state == S_OPEN)) {
+			/* Everything the client sent before its EOF is
+			 * answered: close, as tor does. */
+			log_info("session %llu: client sent EOF; every command "
+			    "answered, closing", (unsigned long long)s->id);
+			session_close_after_flush(s);
+			more = true;
 		}
 		if (!more)
 			return;
@@ -199,6 +216,20 @@ pending_push(session_t *s)
 	p = &s->ring[(s->ring_head + s->npending) % s->ring_cap];
 	memset(p, 0, sizeof(*p));
 	s->npending++;
+	return p;
+}
+
+/* A pending entry before every other: the answer to it comes first. */
+static pending_t *
+pending_push_front(session_t *s)
+{
+	pending_t *p;
+
+	(void)pending_push(s);  /* makes room for one more at the tail... */
+	/* ... which is taken before the head instead. */
+	s->ring_head = (s->ring_head + s->ring_cap - 1) % s->ring_cap;
+	p = &s->ring[s->ring_head];
+	memset(p, 0, sizeof(*p));
 	return p;
 }
 
@@ -295,6 +326,16 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	session_t *s = arg;
 
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    (s->state == S_PREAUTH || s->state == S_OPEN)) {
+		/* Half-close: the client may still read. Answer what it
+		 * sent (session_flush() closes once that is done). */
+		s->client_eof = true;
+		bufferevent_disable(bev, EV_READ);
+		command_process(s);
+		session_flush(s);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR)
 		log_info("session %llu: client error: %s",
 		    (unsigned long long)s->id,
@@ -321,6 +362,249 @@ upstream_write_cb(struct bufferevent *bev, void *arg)
 	session_flush(s);
 }
 
+/* ---- tor going away and coming back ---------------------------------- */
+
+static void
+wait_expired_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Start the clock on how long this client waits for tor (tor-wait-ms),
+ * unless it runs already. */
+static void
+arm_wait(session_t *s)
+{
+	unsigned ms = s->g->limits.tor_wait_ms;
+	struct timeval t = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
+
+	if (s->wait_timer == NULL &&
+	    (s->wait_timer = evtimer_new(s->g->base, wait_expired_cb, s)) ==
+	    NULL)
+		fatalx("evtimer_new failed");
+	if (!evtimer_pending(s->wait_timer, NULL))
+		evtimer_add(s->wait_timer, &t);
+}
+
+static void
+disarm_wait(session_t *s)
+{
+	if (s->wait_timer != NULL)
+		evtimer_del(s->wait_timer);
+}
+
+bool
+session_may_wait(session_t *s)
+{
+	if (s->n_waiting >= s->g->limits.tor_wait_cmds) {
+		log_info("session %llu: tor is away and %zu commands wait "
+		    "already (tor-wait-commands): answered \"%s\"",
+		    (unsigned long long)s->id, s->n_waiting, TOR_LOST_REPLY);
+		return false;
+	}
+	s->n_waiting++;
+	arm_wait(s);
+	return true;
+}
+
+/*
+ * Answer every command sent to tor and not answered with TOR_LOST_REPLY
+ * (torgate's own: nothing), in place, so replies keep the command order.
+ * in_data: the reply at the head was cut inside a data block.
+ */
+static void
+fail_forwarded(session_t *s, bool in_data)
+{
+	for (size_t i = 0; i < s->npending; i++) {
+		pending_t *p = &s->ring[(s->ring_head + i) % s->ring_cap];
+
+		if (!p->forwarded)
+			continue;
+		p->forwarded = false;
+		free(p->local);
+		if (p->flags & P_INTERNAL)
+			p->local = xstrdup("");
+		else
+			p->local = xstrdup(i == 0 && in_data ?
+			    ".\r\n" TOR_LOST_REPLY "\r\n" :
+			    TOR_LOST_REPLY "\r\n");
+		p->local_len = strlen(p->local);
+		p->flags &= ~(unsigned)(P_INTERNAL | P_RESTRICT);
+	}
+	s->n_waiting = 0;
+}
+
+/*
+ * The connection to tor ended (s->ubev is gone) while the client is
+ * served. Commands tor had, or may have had, get TOR_LOST_REPLY: whether
+ * they took effect cannot be known, so none is sent again. What belonged
+ * to the old connection is forgotten; the session waits for tor.
+ */
+static void
+session_tor_lost(session_t *s)
+{
+	proto_reply_reader_t *r = &s->rreader;
+	bool in_reply = r->in_msg && r->code / 100 != 6;
+	bool cut_event = r->in_msg && r->code / 100 == 6 &&
+	    s->event_mode == EVM_PASS;
+
+	s->away = true;
+	s->upstream_paused = false;
+	evbuffer_drain(s->uq, evbuffer_get_length(s->uq));
+	s->fenced = false;      /* the last fence went to the old tor */
+	fail_forwarded(s, in_reply && r->in_data);
+	proto_reply_reader_init(&s->rreader, s->g->limits.max_reply_line);
+	if (s->event != NULL)
+		evbuffer_drain(s->event, evbuffer_get_length(s->event));
+	s->event_mode = EVM_DROP;
+	owner_forget(s);
+	if (cut_event) {
+		/* Part of an event went out already: no honest way to end it
+		 * and keep the client's framing. */
+		log_warnx("session %llu: tor went away in the middle of an "
+		    "event; closing", (unsigned long long)s->id);
+		session_close_after_flush(s);
+		return;
+	}
+	if (flush_local(s) < 0)
+		return;
+	torview_lost(s->g->tor);
+	wait_for_tor(s);
+}
+
+static void
+attach_upstream(session_t *s)
+{
+	gate_t *g = s->g;
+
+	s->ubev = upstream_take_bev(s->up);
+	torview_note_upstream(g->tor, s->up);
+	upstream_free(s->up);
+	s->up = NULL;
+	bufferevent_setcb(s->ubev, upstream_read_cb, upstream_write_cb,
+	    upstream_event_cb, s);
+	bufferevent_disable(s->ubev, EV_WRITE);
+	bufferevent_enable(s->ubev, EV_READ);
+}
+
+/*
+ * A new connection to tor for a session that lost its own: restore the
+ * client's events (torgate's own SETEVENTS, answered before anything
+ * else), then send the commands that waited.
+ */
+static void
+session_reattach(session_t *s)
+{
+	event_mask_t m = s->ev_upstream | s->ev_internal;
+
+	attach_upstream(s);
+	s->away = false;
+	disarm_wait(s);
+	log_info("session %llu: connected to tor again; %zu waiting commands "
+	    "sent", (unsigned long long)s->id, s->n_waiting);
+	s->n_waiting = 0;
+	if (m != 0) {
+		size_t n;
+		char *list = events_mask_args(m, &n);
+		char fence[ROUTER_FENCE_KEY_SIZE];
+		char *line;
+		pending_t *p;
+
+		/* The first command on the new connection: nothing before it
+		 * to fence off, a fence after it (its reply is swallowed). */
+		if (command_new_fence(fence) < 0) {
+			log_warn("session %llu: getrandom",
+			    (unsigned long long)s->id);
+			free(list);
+			session_free(s);
+			return;
+		}
+		line = xasprintf("SETEVENTS %s\r\nGETINFO %s\r\n", list,
+		    fence);
+		p = pending_push_front(s);
+		evbuffer_prepend(s->uq, line, strlen(line));
+		p->forwarded = true;
+		p->flags = P_INTERNAL;
+		p->cmd = CMD_SETEVENTS;
+		router_expect_init(&p->rx, CMD_SETEVENTS, true, list, n, NULL,
+		    fence);
+		free(line);
+		free(list);
+	}
+	command_process(s);
+	session_flush(s);
+}
+
+/* Tor answers again: make a new connection. */
+static void
+tor_back(void *arg)
+{
+	session_t *s = arg;
+	bool ready;
+
+	s->up = torview_connect(s->g->tor, upstream_ready, s, &ready);
+	if (s->up == NULL) {
+		log_warn("session %llu: cannot connect to tor",
+		    (unsigned long long)s->id);
+		torview_lost(s->g->tor);
+		wait_for_tor(s);
+		return;
+	}
+	if (ready)
+		upstream_ready(s->up, true, NULL, s);
+}
+
+/* Wait for tor to answer again. A client not yet served is given
+ * tor-wait-ms; one that is, waits as long as it takes (its commands are
+ * timed one by one, session_may_wait()). */
+static void
+wait_for_tor(session_t *s)
+{
+	torview_wait(s->g->tor, &s->waiter, tor_back, s);
+	if (s->state != S_OPEN)
+		arm_wait(s);
+}
+
+/* The client waited tor-wait-ms for tor. */
+static void
+wait_expired_cb(evutil_socket_t fd, short what, void *arg)
+{
+	session_t *s = arg;
+	unsigned ms = s->g->limits.tor_wait_ms;
+
+	switch (s->state) {
+	case S_IDENTIFYING:
+	case S_CONNECTING:
+	case S_PREAUTH:
+		log_warnx("session %llu: tor did not answer within %u ms "
+		    "(tor-wait-ms); closing", (unsigned long long)s->id, ms);
+		ident_cancel(s->ident);
+		s->ident = NULL;
+		torview_unwait(s->g->tor, &s->waiter);
+		upstream_free(s->up);
+		s->up = NULL;
+		if (s->state == S_PREAUTH) {
+			reply_local(s, P_CLOSE, TOR_LOST_REPLY);
+			flush_local(s);
+		} else {
+			evbuffer_add(s->cq, TOR_LOST_REPLY "\r\n",
+			    sizeof(TOR_LOST_REPLY "\r\n") - 1);
+			session_close_after_flush(s);
+		}
+		break;
+	case S_OPEN:
+		if (!s->away)
+			break;
+		log_warnx("session %llu: %zu commands waited %u ms for tor "
+		    "(tor-wait-ms): answered \"%s\"", (unsigned long long)s->id,
+		    s->n_waiting, ms, TOR_LOST_REPLY);
+		evbuffer_drain(s->uq, evbuffer_get_length(s->uq));
+		fail_forwarded(s, false);
+		flush_local(s);
+		break;
+	case S_CLOSING:
+		break;
+	}
+	session_flush(s);
+}
+
 static void
 upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -332,8 +616,8 @@ upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) : "");
 	bufferevent_free(s->ubev);
 	s->ubev = NULL;
-	if (s->state != S_CLOSING)
-		session_close_after_flush(s);
+	if (s->state == S_PREAUTH || s->state == S_OPEN)
+		session_tor_lost(s);
 	session_flush(s);
 }
 
@@ -419,17 +703,8 @@ set_vars(session_t *s)
 static void
 session_open(session_t *s)
 {
-	gate_t *g = s->g;
-
-	s->ubev = upstream_take_bev(s->up);
-	torview_note_upstream(g->tor, s->up);
-	upstream_free(s->up);
-	s->up = NULL;
-
-	bufferevent_setcb(s->ubev, upstream_read_cb, upstream_write_cb,
-	    upstream_event_cb, s);
-	bufferevent_disable(s->ubev, EV_WRITE);
-	bufferevent_enable(s->ubev, EV_READ);
+	attach_upstream(s);
+	disarm_wait(s);
 	owner_start(s);
 
 	s->state = S_PREAUTH;
@@ -474,10 +749,19 @@ upstream_ready(upstream_t *u, bool ok, const char *why, void *arg)
 	session_t *s = arg;
 
 	if (!ok) {
+		/* Tor may be restarting: wait for it (bounded). */
 		log_warnx("session %llu: %s", (unsigned long long)s->id, why);
-		session_free(s);
+		upstream_free(s->up);
+		s->up = NULL;
+		torview_lost(s->g->tor);
+		wait_for_tor(s);
 		return;
 	}
+	if (s->away) {
+		session_reattach(s);
+		return;
+	}
+	disarm_wait(s);
 	s->up_ready = true;
 	if (s->state == S_CONNECTING)
 		session_open(s);
@@ -488,7 +772,7 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
     const listener_info_t *li)
 {
 	session_t *s;
-	bool ready;
+	bool ready = false;
 
 	if (g->n_sessions >= g->limits.max_clients) {
 		static const char msg[] = "451 torgate: too many connections\r\n";
@@ -533,14 +817,17 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 
 	/* Both halves of the set-up run at once: the upstream connection
 	 * (a spare, if one is ready, serves the client at once) ... */
-	s->up = torview_connect(g->tor, upstream_ready, s, &ready);
-	if (s->up == NULL) {
+	if (!torview_is_up(g->tor)) {
+		/* Tor is away: wait for it, bounded (tor-wait-ms). */
+		wait_for_tor(s);
+	} else if ((s->up = torview_connect(g->tor, upstream_ready, s,
+	    &ready)) == NULL) {
 		log_warn("session %llu: cannot connect to tor",
 		    (unsigned long long)s->id);
-		session_free(s);
-		return;
+		torview_lost(g->tor);
+		wait_for_tor(s);
 	}
-	s->up_ready = ready;
+	s->up_ready = s->up != NULL && ready;
 	/* ... and identification, which may wait for the identifying
 	 * process while other clients are served. */
 	s->ident = ident_start(g->ident, fd, sa, salen,

@@ -27,6 +27,17 @@
  *   S_CLOSING     no more reading; the session ends once the replies
  *                 queued for the client are written.
  *
+ * Tor away (s->away, in S_PREAUTH or S_OPEN): the connection to tor ended.
+ * Commands that were sent to tor got TOR_LOST_REPLY; the session waits for
+ * tor (torview_wait) and then reconnects, restores the client's events and
+ * sends what waited. Meanwhile an S_OPEN client's commands are read and
+ * wait (bounded in number and time); an S_PREAUTH client is not read (its
+ * PROTOCOLINFO and AUTHCHALLENGE answers depend on the new tor). A session
+ * not yet open when tor is away waits for it the same way.
+ *
+ * Half-close (s->client_eof): the client sent EOF; its commands already
+ * read are answered, then the session closes, as tor does.
+ *
  * The pending queue is a ring of entries, one per command not yet
  * answered: forwarded ones wait for tor's reply, local ones carry the
  * answer torgate wrote itself and are released as soon as everything
@@ -63,6 +74,11 @@ typedef enum {
 	EVM_GATHER,     /* into s->event, at most max_reply_line bytes */
 } event_mode_t;
 
+/* What a command gets when tor went away before answering it, or when it
+ * waited for tor longer than allowed. tor's 550 ("Unspecified Tor
+ * error"): the command failed on tor's side, not in its syntax. */
+#define TOR_LOST_REPLY "550 Connection to tor lost"
+
 /* Names a restricted client RESOLVEd, remembered to recognise its streams. */
 #define RESOLVES_MAX 16
 
@@ -81,6 +97,7 @@ typedef struct pending {
 	size_t local_len;
 	char *sid;                /* DEL_ONION: the service, owned */
 	event_mask_t events;      /* SETEVENTS: the client's new set */
+	event_mask_t up_events;   /* SETEVENTS: what goes to tor */
 	unsigned flags;
 	cmd_id_t cmd;
 	bool forwarded;
@@ -100,6 +117,12 @@ struct session {
 	struct evbuffer *uq;            /* to tor */
 	upstream_t *up;                 /* while connecting */
 	bool up_ready;                  /* up is authenticated */
+	/* Tor going away (see above). */
+	bool away;                      /* the connection to tor was lost */
+	torview_waiter_t waiter;        /* waiting for tor to answer again */
+	struct event *wait_timer;       /* how long the client waits */
+	size_t n_waiting;               /* commands queued while away */
+	bool client_eof;                /* the client half-closed */
 	ident_req_t *ident;             /* while identifying */
 	peer_t peer;
 	char *listener_profile;
@@ -126,6 +149,7 @@ struct session {
 	char fence[ROUTER_FENCE_KEY_SIZE];  /* that fence's key */
 	/* Events. */
 	event_mask_t ev_client;         /* what the client subscribed to */
+	event_mask_t ev_upstream;       /* what tor was asked for for it */
 	event_mask_t ev_internal;       /* what torgate needs itself */
 	struct evbuffer *event;         /* the event being gathered */
 	int event_id;
@@ -150,6 +174,9 @@ void reply_local(session_t *s, unsigned flags, const char *fmt, ...)
 void session_close_after_flush(session_t *s);
 size_t session_to_client(session_t *s);
 size_t session_to_tor(session_t *s);
+/* Tor is away: may one more command wait for it? If so the wait is
+ * counted (and timed); if not it gets TOR_LOST_REPLY. */
+bool session_may_wait(session_t *s);
 
 /* command.c: read and handle the client's commands until it must wait. */
 void command_process(session_t *s);
@@ -157,6 +184,8 @@ bool command_must_pause(session_t *s);
 /* Queue the pending entry of a command for tor; fill in how its reply is
  * read, then command_send() it. Valid until the next pending_push(). */
 pending_t *command_stage(session_t *s, const cmd_def_t *def);
+/* A fresh fence key (router.h); -1 if there is no randomness. */
+int command_new_fence(char key[ROUTER_FENCE_KEY_SIZE]);
 /* Send p's command to tor (between fences if its reply is checked,
  * router.h); args NULL: the line as the client sent it (and its body). */
 void command_send(session_t *s, pending_t *p, const cmd_def_t *def,
@@ -184,5 +213,7 @@ void owner_note_resolve(session_t *s, const proto_cmd_t *cmd);
 /* Is a new stream this client's? (own_source_fn) */
 bool owner_is_own_source(void *arg, const char *source, const char *target);
 void owner_clear(session_t *s);
+/* Tor went away: its stream and circuit ids start again in the new tor. */
+void owner_forget(session_t *s);
 
 #endif

@@ -15,7 +15,15 @@
 #include "torview_impl.h"
 #include "util.h"
 
+/* The first pause between probes; it doubles up to retry_max_ms. A tor
+ * restarting on the same machine answers again within a second or two. */
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS_DEFAULT 5000
+
 static void note_cb(void *arg, const upstream_t *u);
+static void lost_cb(void *arg);
+static void probe_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void notify_cb(evutil_socket_t fd, short what, void *arg);
 
 torview_t *
 torview_new(struct event_base *base, const upstream_conf_t *conf,
@@ -34,6 +42,12 @@ torview_new(struct event_base *base, const upstream_conf_t *conf,
 	}
 	tv->onions = onions_new();
 	tv->version = xstrdup("");
+	tv->retry_max_ms = RETRY_MAX_MS_DEFAULT;
+	TAILQ_INIT(&tv->waiters);
+	tv->probe_timer = evtimer_new(base, probe_timer_cb, tv);
+	tv->notify = event_new(base, -1, 0, notify_cb, tv);
+	if (tv->probe_timer == NULL || tv->notify == NULL)
+		fatalx("torview: event_new failed");
 	return tv;
 }
 
@@ -48,6 +62,9 @@ torview_free(torview_t *tv)
 	free(tv->state_tor);
 	free(tv->tor_id);
 	onions_free(tv->saved);
+	upstream_free(tv->probe);
+	event_free(tv->probe_timer);
+	event_free(tv->notify);
 	guard_targets_clear(&tv->own);
 	guard_targets_clear(&tv->guard);
 	guard_targets_clear(&tv->socks);
@@ -66,7 +83,10 @@ torview_start_pool(torview_t *tv, unsigned n)
 	tv->pool = NULL;
 	tv->pool_target = n;
 	if (n > 0)
-		tv->pool = pool_new(tv->base, &tv->conf, n, note_cb, tv);
+		tv->pool = pool_new(tv->base, &tv->conf, n, note_cb, lost_cb,
+		    tv);
+	if (tv->pool != NULL && tv->down)
+		pool_drain(tv->pool);
 }
 
 upstream_t *
@@ -115,10 +135,12 @@ torview_note_upstream(torview_t *tv, const upstream_t *u)
 {
 	const uint8_t *cookie = upstream_cookie(u);
 	const char *version = upstream_tor_version(u);
+	const char *pid = upstream_tor_pid(u);
 
 	if (version == NULL)
 		version = "";
 	if (tv->known && (strcmp(version, tv->version) != 0 ||
+	    strcmp(pid, tv->pid) != 0 ||
 	    (cookie != NULL) != tv->have_cookie || (cookie != NULL &&
 	    !ct_memeq(cookie, tv->cookie, TOR_COOKIE_LEN)))) {
 		log_warnx("tor changed (restarted or replaced): forgetting "
@@ -126,6 +148,7 @@ torview_note_upstream(torview_t *tv, const upstream_t *u)
 		torview_reset(tv);
 	}
 	tv->known = true;
+	snprintf(tv->pid, sizeof(tv->pid), "%s", pid);
 	free(tv->version);
 	tv->version = xstrdup(version);
 	tv->have_cookie = cookie != NULL;
@@ -143,6 +166,154 @@ static void
 note_cb(void *arg, const upstream_t *u)
 {
 	torview_note_upstream(arg, u);
+}
+
+/* ---- tor going away and coming back -------------------------------------- */
+
+bool
+torview_is_up(const torview_t *tv)
+{
+	return !tv->down;
+}
+
+static void probe(torview_t *tv);
+
+static void
+probe_later(torview_t *tv)
+{
+	struct timeval t = { tv->retry_ms / 1000,
+		(suseconds_t)(tv->retry_ms % 1000) * 1000 };
+
+	evtimer_add(tv->probe_timer, &t);
+	tv->retry_ms = tv->retry_ms >= tv->retry_max_ms / 2 ?
+	    tv->retry_max_ms : tv->retry_ms * 2;
+}
+
+static void
+probe_done(upstream_t *u, bool ok, const char *why, void *arg)
+{
+	torview_t *tv = arg;
+
+	if (!ok) {
+		log_info("tor is still away: %s; next try in %u ms", why,
+		    tv->retry_ms);
+		upstream_free(tv->probe);
+		tv->probe = NULL;
+		probe_later(tv);
+		return;
+	}
+	torview_note_upstream(tv, u);
+	upstream_free(tv->probe);
+	tv->probe = NULL;
+	tv->down = false;
+	event_base_gettimeofday_cached(tv->base, &tv->up_at);
+	log_warnx("tor answers again%s%s", tv->version[0] ? ": " : "",
+	    tv->version);
+	if (tv->pool != NULL)
+		pool_resume(tv->pool);
+	if (!TAILQ_EMPTY(&tv->waiters))
+		event_active(tv->notify, 0, 0);
+}
+
+/* Try an authenticated connection: the cookie is read afresh (tor writes
+ * a new one when it starts). */
+static void
+probe(torview_t *tv)
+{
+	if (tv->probe != NULL || !tv->down)
+		return;
+	tv->probe = upstream_connect(tv->base, &tv->conf, probe_done, tv);
+	if (tv->probe == NULL) {
+		log_warn("cannot connect to tor");
+		probe_later(tv);
+	}
+}
+
+static void
+probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	probe(arg);
+}
+
+/*
+ * The first probe goes at once, unless tor was lost again soon after it
+ * answered (connections that fail while probes succeed): then the pauses
+ * go on growing, so tor is never hammered.
+ */
+void
+torview_lost(torview_t *tv)
+{
+	struct timeval now;
+	long long since_ms;
+
+	if (tv->down)
+		return;
+	log_warnx("lost tor at %s; waiting for it to answer again",
+	    tv->conf.addr.text);
+	tv->down = true;
+	if (tv->pool != NULL)
+		pool_drain(tv->pool);
+	event_base_gettimeofday_cached(tv->base, &now);
+	since_ms = (long long)(now.tv_sec - tv->up_at.tv_sec) * 1000 +
+	    (now.tv_usec - tv->up_at.tv_usec) / 1000;
+	if (tv->retry_ms == 0 || since_ms < 0 ||
+	    since_ms >= (long long)tv->retry_max_ms) {
+		tv->retry_ms = RETRY_MIN_MS;
+		probe(tv);
+	} else {
+		probe_later(tv);
+	}
+}
+
+/* The pool saw tor close a spare: tor may be going away. */
+static void
+lost_cb(void *arg)
+{
+	torview_lost(arg);
+}
+
+/* Tor answers: call the waiters back, oldest first. A waiter may find tor
+ * gone again (and wait anew): then the rest keep waiting. */
+static void
+notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	torview_t *tv = arg;
+	torview_waiter_t *w;
+
+	while (!tv->down && (w = TAILQ_FIRST(&tv->waiters)) != NULL) {
+		TAILQ_REMOVE(&tv->waiters, w, link);
+		w->queued = false;
+		w->cb(w->arg);
+	}
+}
+
+void
+torview_wait(torview_t *tv, torview_waiter_t *w, void (*cb)(void *),
+    void *arg)
+{
+	if (w->queued)
+		TAILQ_REMOVE(&tv->waiters, w, link);
+	w->cb = cb;
+	w->arg = arg;
+	w->queued = true;
+	TAILQ_INSERT_TAIL(&tv->waiters, w, link);
+	if (!tv->down)
+		event_active(tv->notify, 0, 0);
+}
+
+void
+torview_unwait(torview_t *tv, torview_waiter_t *w)
+{
+	if (!w->queued)
+		return;
+	TAILQ_REMOVE(&tv->waiters, w, link);
+	w->queued = false;
+}
+
+void
+torview_set_retry_max(torview_t *tv, unsigned ms)
+{
+	tv->retry_max_ms = ms < RETRY_MIN_MS ? RETRY_MIN_MS : ms;
 }
 
 void
@@ -164,6 +335,7 @@ torview_reset(torview_t *tv)
 	 * rewritten for the new one once it is reconciled. */
 	tv->state_ready = false;
 	FREE(tv->tor_id);
+	tv->pid[0] = '\0';
 	/* Spares need no attention: the old tor closed their connections
 	 * (the pool drops them and refills from the new one). */
 }

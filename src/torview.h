@@ -19,9 +19,18 @@
  * nobody.
  *
  * Every new upstream connection reports what it learnt here
- * (torview_note_upstream). When that shows a different tor (another cookie
- * or version: tor restarted or was replaced), torview_reset() forgets
- * everything that belonged to the old one in one call.
+ * (torview_note_upstream). When that shows a different tor (another
+ * process id, cookie or version: tor restarted or was replaced),
+ * torview_reset() forgets everything that belonged to the old one in one
+ * call.
+ *
+ * Tor going away: a session whose connection to tor ends, or that cannot
+ * make one, calls torview_lost() and waits (torview_wait). The view is
+ * then down: it drains the spare pool and probes tor with a full
+ * authenticated connection, at once and then after 100 ms, doubling up to
+ * a cap (torview_set_retry_max). The first probe that succeeds notes what
+ * it found (a restarted tor is reset), resumes the pool and calls every
+ * waiter back, each of which then makes its own connection.
  */
 #ifndef TORGATE_TORVIEW_H
 #define TORGATE_TORVIEW_H
@@ -29,6 +38,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "addr.h"
 #include "guard.h"
@@ -39,6 +49,14 @@
 struct event_base;
 
 typedef struct torview torview_t;
+
+/* One party waiting for tor to answer again; embedded in its owner. */
+typedef struct torview_waiter {
+	TAILQ_ENTRY(torview_waiter) link;
+	void (*cb)(void *arg);
+	void *arg;
+	bool queued;
+} torview_waiter_t;
 
 /* A view of the tor at conf->addr (conf is copied; its strings must
  * outlive the view). own lists torgate's own listeners (n_own of them),
@@ -58,6 +76,21 @@ upstream_t *torview_connect(torview_t *tv, upstream_cb cb, void *arg,
 
 /* Record what an authenticated connection learnt of tor. */
 void torview_note_upstream(torview_t *tv, const upstream_t *u);
+
+/* Is tor reachable, as far as torgate knows (no connection lost or
+ * failed since the last one that succeeded)? */
+bool torview_is_up(const torview_t *tv);
+/* A connection to tor ended or failed: tor may be restarting. Go down
+ * (drain the pool, start probing) unless already down. */
+void torview_lost(torview_t *tv);
+/* Call cb(arg) once tor answers again (from the loop, never from inside
+ * this call). w must stay valid until then or torview_unwait(). */
+void torview_wait(torview_t *tv, torview_waiter_t *w, void (*cb)(void *),
+    void *arg);
+/* Stop waiting (no-op if w is not waiting). */
+void torview_unwait(torview_t *tv, torview_waiter_t *w);
+/* The longest pause between two probes, in ms (default 5000). */
+void torview_set_retry_max(torview_t *tv, unsigned ms);
 
 /* tor changed: forget its listeners, the onion services' owners, the
  * SAFECOOKIE hint and the spare connections. */

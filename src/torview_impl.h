@@ -6,6 +6,9 @@
 #ifndef TORGATE_TORVIEW_IMPL_H
 #define TORGATE_TORVIEW_IMPL_H
 
+#include <sys/queue.h>
+#include <sys/time.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,9 +31,19 @@ struct torview {
 	char *version;
 	uint8_t cookie[TOR_COOKIE_LEN];
 	bool have_cookie;
+	char pid[24];               /* tor's process id, or "" */
 	bool known;                 /* an upstream has reported */
 	pool_t *pool;
 	unsigned pool_target;
+	/* Tor going away and coming back. */
+	bool down;                  /* a connection was lost; probing */
+	upstream_t *probe;          /* the probe under way, or NULL */
+	struct event *probe_timer;  /* the next probe */
+	struct event *notify;       /* calls the waiters back */
+	unsigned retry_ms;          /* the pause before the next probe */
+	unsigned retry_max_ms;
+	struct timeval up_at;       /* when a probe last succeeded */
+	TAILQ_HEAD(, torview_waiter) waiters;
 	/* Owners of detached services, kept across restarts (onionstate.h):
 	 * NULL state_dir: not kept. */
 	char *state_dir;

@@ -57,6 +57,7 @@ struct upstream {
 	char why[512];
 	char *listeners;        /* GETINFO net/listeners/control value */
 	char *socks;            /* GETINFO net/listeners/socks value */
+	char pid[24];           /* GETINFO process/pid value, or "" */
 };
 
 static void
@@ -101,11 +102,12 @@ send_line(upstream_t *u, const char *line)
 	struct evbuffer *out = bufferevent_get_output(u->bev);
 	evbuffer_add(out, line, strlen(line));
 	evbuffer_add(out, "\r\n", 2);
-	/* Ask for tor's control listeners (for the guard) in the same write
-	 * as AUTHENTICATE: no extra round trip. */
+	/* Ask for tor's control listeners (for the guard) and its process id
+	 * (to tell a restarted tor from the same one) in the same write as
+	 * AUTHENTICATE: no extra round trip. */
 	if (strncmp(line, "AUTHENTICATE", 12) == 0) {
-		static const char q[] =
-		    "GETINFO net/listeners/control net/listeners/socks\r\n";
+		static const char q[] = "GETINFO net/listeners/control "
+		    "net/listeners/socks process/pid\r\n";
 		evbuffer_add(out, q, sizeof(q) - 1);
 	}
 }
@@ -325,7 +327,13 @@ handle_line(upstream_t *u, const char *line, size_t len)
 	case UP_LISTENERS: {
 		static const char key[] = "net/listeners/control=";
 		static const char skey[] = "net/listeners/socks=";
-		if (strncmp(line + 4, key, sizeof(key) - 1) == 0) {
+		static const char pkey[] = "process/pid=";
+		if (strncmp(line + 4, pkey, sizeof(pkey) - 1) == 0) {
+			const char *v = line + 4 + sizeof(pkey) - 1;
+			size_t n = strspn(v, "0123456789");
+			if (n > 0 && n < sizeof(u->pid) && v[n] == '\0')
+				memcpy(u->pid, v, n + 1);
+		} else if (strncmp(line + 4, key, sizeof(key) - 1) == 0) {
 			free(u->listeners);
 			u->listeners = xstrdup(line + 4 + sizeof(key) - 1);
 		} else if (strncmp(line + 4, skey, sizeof(skey) - 1) == 0) {
@@ -456,6 +464,12 @@ const char *
 upstream_socks_listeners(const upstream_t *u)
 {
 	return u->socks;
+}
+
+const char *
+upstream_tor_pid(const upstream_t *u)
+{
+	return u->pid;
 }
 
 const uint8_t *

@@ -5,8 +5,10 @@
  * PROTOCOLINFO, and authenticates with the best method tor offers:
  * SAFECOOKIE, then COOKIE, then HASHEDPASSWORD (with --tor-password-file),
  * then NULL, and (in the same write as AUTHENTICATE) asks for tor's control
- * and SOCKS listeners, which the guard and restrict-stream-events need. When done it calls back once; on success the caller takes the
- * bufferevent over (upstream_take_bev()) and frees the upstream_t.
+ * and SOCKS listeners, which the guard and restrict-stream-events need,
+ * and its process id. When done it calls back once; on success the caller
+ * takes the bufferevent over (upstream_take_bev()) and frees the
+ * upstream_t.
  *
  * Each client session gets its own upstream connection: ephemeral onion
  * services and event subscriptions belong to a control connection, so two
@@ -65,6 +67,8 @@ const char *upstream_tor_version(const upstream_t *u);
 const char *upstream_listeners(const upstream_t *u);
 /* tor's SOCKS listeners (GETINFO net/listeners/socks), or NULL. */
 const char *upstream_socks_listeners(const upstream_t *u);
+/* tor's process id (GETINFO process/pid), or "" if not known. */
+const char *upstream_tor_pid(const upstream_t *u);
 /* The cookie used to authenticate, or NULL if tor offered no cookie
  * method (then AUTHCHALLENGE cannot be answered). */
 const uint8_t *upstream_cookie(const upstream_t *u);

@@ -118,6 +118,9 @@ dump(const config_t *c, char *buf, size_t n)
 	put(buf, n, "output", "%zu", L->max_output);
 	put(buf, n, "clients", "%u", L->max_clients);
 	put(buf, n, "pool", "%u", c->upstream_pool);
+	put(buf, n, "waitcmds", "%zu", L->tor_wait_cmds);
+	put(buf, n, "waitms", "%u", L->tor_wait_ms);
+	put(buf, n, "retrymax", "%u", L->tor_retry_max_ms);
 }
 
 /* Run config_parse with stdout and stderr caught in out and err. */
@@ -233,6 +236,8 @@ static const row_t cli_rows[] = {
 	{ { NULL }, NULL, CONFIG_RUN, { "line=65536", "preauth=4096",
 	    "body=262144", "reply=1048576", "pending=256", "output=1048576",
 	    "clients=16384", "pool=4" }, NULL },
+	{ { NULL }, NULL, CONFIG_RUN, { "waitcmds=64", "waitms=10000",
+	    "retrymax=5000" }, NULL },
 	/* Every option, short and long. */
 	{ { "-l", "unix:/tmp/a,mode=0600", "--listen", "[::1]:99,profile=p",
 	    "-t", "127.0.0.1:9051", "-p", "/d1", "--profiles", "/d2", NULL },
@@ -248,6 +253,12 @@ static const row_t cli_rows[] = {
 	    "listen=127.0.0.1:1,0660,-" }, NULL },
 	{ { "-fl127.0.0.1:2", NULL }, NULL, CONFIG_RUN, { "fg=1",
 	    "listen=127.0.0.1:2,0660,-" }, NULL },
+	{ { "--tor-wait-commands", "3", "--tor-wait-ms=250",
+	    "--tor-retry-max-ms", "100", NULL }, NULL, CONFIG_RUN,
+	    { "waitcmds=3", "waitms=250", "retrymax=100" }, NULL },
+	{ { "--tor-wait-commands", "65536", "--tor-wait-ms", "3600000",
+	    "--tor-retry-max-ms", "600000", NULL }, NULL, CONFIG_RUN,
+	    { "waitcmds=65536", "waitms=3600000", "retrymax=600000" }, NULL },
 	/* The last of a repeated single value wins. */
 	{ { "-t", "unix:/a", "-t", "unix:/b", "--learn", "/1", "--learn",
 	    "/2", NULL }, NULL, CONFIG_RUN, { "tor=unix:/b", "learn=/2" },
@@ -281,6 +292,25 @@ static const row_t cli_rows[] = {
 	    CONFIG_EXIT_ERROR, { NULL }, "bad port" },
 	{ { "-c", "/nonexistent/torgate.yml", NULL }, NULL, CONFIG_EXIT_ERROR,
 	    { NULL }, "torgate: /nonexistent/torgate.yml: No such file" },
+	/* Numbers out of range or not numbers. */
+	{ { "--tor-wait-commands", "0", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "--tor-wait-commands must be a number from 1 to 65536" },
+	{ { "--tor-wait-commands", "65537", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "--tor-wait-commands must be a number" },
+	{ { "--tor-wait-ms", "0", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
+	    "--tor-wait-ms must be a number from 1 to 3600000" },
+	{ { "--tor-wait-ms", "3600001", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "--tor-wait-ms must be a number" },
+	{ { "--tor-wait-ms", "5s", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
+	    "--tor-wait-ms must be a number" },
+	{ { "--tor-wait-ms", " 5", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
+	    "--tor-wait-ms must be a number" },
+	{ { "--tor-retry-max-ms", "99", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "--tor-retry-max-ms must be a number from 100 to 600000" },
+	{ { "--tor-retry-max-ms", "600001", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "--tor-retry-max-ms must be a number" },
+	{ { "--tor-retry-max-ms", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
+	    "usage:" },
 };
 
 START_TEST(test_cli_rows)
@@ -333,6 +363,10 @@ static const row_t file_rows[] = {
 	    "profiles: [/file]\ntor-cookie: /fc\ntor-password-file: /fp\n",
 	    CONFIG_RUN, { "tor=unix:/cli", "listen=127.0.0.1:2,0660,-",
 	    "profiles=/cli", "cookie=/cc", "pw=/cp" }, NULL },
+	/* The same for the tor-wait settings. */
+	{ { "--tor-wait-ms", "7", "--tor-retry-max-ms", "300", NULL },
+	    "tor-wait-ms: 9\ntor-wait-commands: 5\ntor-retry-max-ms: 400\n",
+	    CONFIG_RUN, { "waitms=7", "waitcmds=5", "retrymax=300" }, NULL },
 	/* ... but the file's other keys still apply. */
 	{ { "-t", "unix:/cli", NULL }, "tor-cookie: /fc\nmax-clients: 9\n",
 	    CONFIG_RUN, { "tor=unix:/cli", "cookie=/fc", "clients=9" }, NULL },
@@ -417,6 +451,9 @@ static const struct {
 	{ "max-output-buffer", "output", 4096, 1 << 30 },
 	{ "max-clients", "clients", 1, 1 << 20 },
 	{ "upstream-pool", "pool", 0, 64 },
+	{ "tor-wait-commands", "waitcmds", 1, 1 << 16 },
+	{ "tor-wait-ms", "waitms", 1, 3600000 },
+	{ "tor-retry-max-ms", "retrymax", 100, 600000 },
 };
 
 static void

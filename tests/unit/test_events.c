@@ -63,6 +63,9 @@ START_TEST(test_setevents)
 	ck_assert_int_eq(rc, se_cases[_i].rc);
 	if (rc == 0) {
 		ck_assert_str_eq(se.upstream_args, se_cases[_i].upstream);
+		/* What is restored on a new tor is what was asked. */
+		ck_assert_uint_eq(events_mask_of_args(se.upstream_args,
+		    se.upstream_len), se.upstream);
 		free(se.upstream_args);
 	} else {
 		ck_assert_ptr_nonnull(se.why);
@@ -121,6 +124,43 @@ START_TEST(test_restrict)
 END_TEST
 
 /* The ownership sets are bounded: the oldest entries go first. */
+/* SETEVENTS arguments back to a mask: EXTENDED and unknown names left
+ * out, names as tor spells them in any case. */
+static const struct {
+	const char *args;
+	event_mask_t mask;
+} mask_cases[] = {
+	{ "", 0 },
+	{ "   ", 0 },
+	{ "STREAM", EVMASK(TEV_STREAM) },
+	{ "EXTENDED STREAM CIRC", EVMASK(TEV_STREAM) | EVMASK(TEV_CIRC) },
+	{ "circ  stream ", EVMASK(TEV_STREAM) | EVMASK(TEV_CIRC) },
+	{ "FOO STREAM", EVMASK(TEV_STREAM) },
+	{ "STREAMX", 0 },
+};
+
+START_TEST(test_mask_of_args)
+{
+	ck_assert_uint_eq(events_mask_of_args(mask_cases[_i].args,
+	    strlen(mask_cases[_i].args)), mask_cases[_i].mask);
+}
+END_TEST
+
+/* Every event, there and back. */
+START_TEST(test_mask_round_trip)
+{
+	event_mask_t all = 0;
+	size_t n;
+	char *args;
+
+	for (int i = 0; i < TEV_COUNT; i++)
+		all |= EVMASK(i);
+	args = events_mask_args(all, &n);
+	ck_assert_uint_eq(events_mask_of_args(args, n), all);
+	free(args);
+}
+END_TEST
+
 START_TEST(test_restrict_bounded)
 {
 	owned_t *o = calloc(1, sizeof(*o));
@@ -151,6 +191,9 @@ main(void)
 	tcase_add_test(tc, test_event_of_line);
 	tcase_add_test(tc, test_restrict);
 	tcase_add_test(tc, test_restrict_bounded);
+	tcase_add_loop_test(tc, test_mask_of_args, 0,
+	    (int)(sizeof(mask_cases) / sizeof(mask_cases[0])));
+	tcase_add_test(tc, test_mask_round_trip);
 	suite_add_tcase(s, tc);
 	return tg_run_suite(s);
 }
