@@ -27,14 +27,29 @@
 typedef void (*on_send_fn)(session_t *s, pending_t *p, const proto_cmd_t *cmd,
     verdict_t *v);
 
+/* The arguments tor will receive: the profile's rewrite if there is one,
+ * else the client's. What torgate learns or filters follows these. */
+static const char *
+sent_args(const proto_cmd_t *cmd, const verdict_t *v, size_t *len)
+{
+	if (v->args != NULL) {
+		*len = v->args_len;
+		return v->args;
+	}
+	*len = cmd->args_len;
+	return cmd->args;
+}
+
 /* ADD_ONION: will the service outlive its connection (Flags=Detach)? Read
  * from what tor receives (the rewritten arguments, if any). */
 static void
 send_add_onion(session_t *s, pending_t *p, const proto_cmd_t *cmd,
     verdict_t *v)
 {
-	if (v->args != NULL ? onions_args_detach(v->args, v->args_len) :
-	    onions_args_detach(cmd->args, cmd->args_len))
+	size_t len;
+	const char *args = sent_args(cmd, v, &len);
+
+	if (onions_args_detach(args, len))
 		p->flags |= P_DETACH;
 }
 
@@ -47,17 +62,20 @@ send_del_onion(session_t *s, pending_t *p, const proto_cmd_t *cmd,
 	v->sid = NULL;
 }
 
-/* GETINFO circuit-status / stream-status: a restricted client sees only
- * its own. */
+/* GETINFO circuit-status / stream-status (tor's keys are case-sensitive):
+ * a restricted client sees only its own, also when the profile's rewrite
+ * asked for them. */
 static void
 send_getinfo(session_t *s, pending_t *p, const proto_cmd_t *cmd,
     verdict_t *v)
 {
 	words_t w;
+	size_t len;
+	const char *args = sent_args(cmd, v, &len);
 
 	if (s->owned == NULL)
 		return;
-	words_split(cmd->args, cmd->args_len, &w);
+	words_split(args, len, &w);
 	for (size_t i = 0; i < w.n; i++)
 		if (strcmp(w.v[i], "circuit-status") == 0 ||
 		    strcmp(w.v[i], "stream-status") == 0)
@@ -69,8 +87,11 @@ static void
 send_resolve(session_t *s, pending_t *p, const proto_cmd_t *cmd,
     verdict_t *v)
 {
+	size_t len;
+	const char *args = sent_args(cmd, v, &len);
+
 	if (s->owned != NULL)
-		owner_note_resolve(s, cmd);
+		owner_note_resolve(s, args, len);
 }
 
 /* SETEVENTS: the set the client will have once tor agrees, and the one

@@ -109,11 +109,11 @@ owner_is_own_source(void *arg, const char *source, const char *target)
 }
 
 void
-owner_note_resolve(session_t *s, const proto_cmd_t *cmd)
+owner_note_resolve(session_t *s, const char *args, size_t len)
 {
 	words_t w;
 
-	words_split(cmd->args, cmd->args_len, &w);
+	words_split(args, len, &w);
 	for (size_t i = 0; i < w.n; i++) {
 		if (strncasecmp(w.v[i], "mode=", 5) == 0)
 			continue;

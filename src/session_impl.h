@@ -209,7 +209,7 @@ bool relay_reply_checked(const pending_t *p);
 /* restrict-stream-events: follow the client's streams from the start. */
 void owner_start(session_t *s);
 /* Remember the names a restricted client asks tor to RESOLVE. */
-void owner_note_resolve(session_t *s, const proto_cmd_t *cmd);
+void owner_note_resolve(session_t *s, const char *args, size_t len);
 /* Is a new stream this client's? (own_source_fn) */
 bool owner_is_own_source(void *arg, const char *source, const char *target);
 void owner_clear(session_t *s);

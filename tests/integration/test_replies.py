@@ -46,7 +46,8 @@ PROFILE = """---
 - name: rs
   commands:
     GETINFO: ['version', 'dup/version', 'none/version', 'stream-status',
-              'circuit-status']
+              'circuit-status',
+              {pattern: 'my-streams', replacement: 'stream-status'}]
     ONION_CLIENT_AUTH_ADD: ['.*']
     HSPOST: ['(?s).*']
     ADD_ONION: ['.*']
@@ -314,6 +315,16 @@ class RepliesTest(unittest.TestCase):
         self.assertEqual(r[2], self.version())
         self.assertNotIn(b"ONION_CLIENT_AUTH_ADD", env.faulty.since(m))
         self.assertNotIn(name, b"".join(r))
+
+    def test_rewritten_into_restricted_key(self):
+        """A profile's rewrite that asks tor for stream-status is
+        filtered like the client asking for it: what tor receives
+        decides, not what the client sent."""
+        name = self.foreign_stream()
+        c = self.session()
+        rep = c.command(b"GETINFO my-streams\r\n")
+        self.assertNotIn(name, rep)
+        self.assertTrue(empty(b"stream-status", rep), rep)
 
     def test_client_auth_add_long_quoted_name(self):
         c = self.session()
