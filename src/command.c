@@ -291,11 +291,20 @@ handle_reject(session_t *s, proto_err_t err)
 	    proto_err_str(err));
 }
 
+/*
+ * Stop reading the client while too many of its commands are in flight,
+ * while tor has not taken what was sent to it, or while the client has
+ * not read its answers: every byte queued for it counts, tor's replies
+ * and torgate's own answers alike, so a client that writes and never
+ * reads holds at most max_output bytes (plus one answer) of each kind.
+ * Its further commands wait in the kernel.
+ */
 bool
 command_must_pause(session_t *s)
 {
 	return s->npending >= s->g->limits.max_pending ||
-	    session_to_tor(s) > s->g->limits.max_output;
+	    session_to_tor(s) > s->g->limits.max_output ||
+	    session_client_backlog(s) > s->g->limits.max_output;
 }
 
 void

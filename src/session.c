@@ -125,6 +125,12 @@ session_to_client(session_t *s)
 }
 
 size_t
+session_client_backlog(session_t *s)
+{
+	return session_to_client(s) + s->local_bytes;
+}
+
+size_t
 session_to_tor(session_t *s)
 {
 	return evbuffer_get_length(s->uq) +
@@ -213,6 +219,8 @@ pending_pop(session_t *s)
 {
 	pending_t *p = &s->ring[s->ring_head];
 
+	if (p->local != NULL)
+		s->local_bytes -= p->local_len;
 	free(p->local);
 	free(p->more);
 	free(p->sid);
@@ -259,6 +267,7 @@ reply_local(session_t *s, unsigned flags, const char *fmt, ...)
 		fatalx("out of memory");
 	p->local = xasprintf("%s\r\n", text);
 	p->local_len = (size_t)n + 2;
+	s->local_bytes += p->local_len;
 	p->flags = flags;
 	free(text);
 	if (flags & P_CLOSE) {

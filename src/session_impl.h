@@ -111,6 +111,7 @@ struct session {
 	/* The pending ring. */
 	pending_t *ring;
 	size_t ring_cap, ring_head, npending;
+	size_t local_bytes;             /* answers waiting in the ring */
 	bool client_paused;             /* reading from the client paused */
 	bool upstream_paused;           /* reading from tor paused */
 	/* Pre-authentication state, as tor keeps it. */
@@ -143,6 +144,9 @@ void reply_local(session_t *s, unsigned flags, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void session_close_after_flush(session_t *s);
 size_t session_to_client(session_t *s);
+/* Bytes the client is yet to read, including the answers torgate wrote
+ * itself that wait in the pending ring for an earlier reply. */
+size_t session_client_backlog(session_t *s);
 size_t session_to_tor(session_t *s);
 
 /* command.c: read and handle the client's commands until it must wait. */

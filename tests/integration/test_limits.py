@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import time
 import unittest
 
@@ -199,6 +200,71 @@ class LimitsTest(unittest.TestCase):
         self.assertEqual(len(replies), sent)
         for r in replies:
             self.assertTrue(r.startswith(b"250+config-text="), r[:40])
+
+    def test_client_that_does_not_read_local_answers(self):
+        """A client that writes thousands of commands torgate answers
+        itself (unknown and denied ones) and reads nothing: its answers
+        count towards the output bound too, so torgate stops reading it
+        instead of growing; other clients are served meanwhile, and every
+        answer arrives, in order, once it reads."""
+        c = self.connect()
+        pid = env.tg.proc.pid
+        before = rss_kib(pid)
+        # An unknown keyword is echoed in its answer: ~1 KiB out per
+        # command. Every tenth command is a denied one.
+        pad = b"X" * 1000
+
+        def cmd(i):
+            if i % 10 == 9:
+                return b"GETINFO address\r\n"
+            return b"U%08d%s\r\n" % (i, pad)
+
+        sock = c.sock
+        sock.setblocking(False)
+        sent, pending = 0, b""
+        blocked_since = None
+        deadline = time.monotonic() + 20
+        while sent < 32768 and time.monotonic() < deadline:
+            if not pending:
+                pending = b"".join(cmd(i) for i in range(sent, sent + 64))
+                sent += 64
+            try:
+                k = sock.send(pending)
+                pending = pending[k:]
+                blocked_since = None
+            except BlockingIOError:
+                if blocked_since is None:
+                    blocked_since = time.monotonic()
+                elif time.monotonic() - blocked_since > 2:
+                    break       # torgate stopped reading: as it should
+                time.sleep(0.02)
+        sock.setblocking(True)
+        print("commands built before torgate stopped reading: %d" % sent,
+              file=sys.stderr)
+        grown = rss_kib(pid) - before
+        self.assertLess(grown, 8 * 1024, "torgate grew %d KiB" % grown)
+        self.assertLess(sent, 32768, "torgate never stopped reading")
+        # Another client is served while this one does not read.
+        other = self.connect()
+        self.version(other)
+        # Read every answer, in order, while the batch in progress is
+        # finished (torgate reads it only as the client reads).
+        result = {}
+        reader = threading.Thread(target=lambda: result.update(
+            replies=c.read_replies(sent, timeout=60)))
+        reader.start()
+        sock.sendall(pending)
+        reader.join()
+        replies = result.get("replies", [])
+        self.assertEqual(len(replies), sent)
+        for i, r in enumerate(replies):
+            if i % 10 == 9:
+                self.assertEqual(r, b"510 Command filtered\r\n", i)
+            else:
+                self.assertEqual(
+                    r, b'510 Unrecognized command "U%08d%s"\r\n' % (i, pad),
+                    i)
+        self.version(c)
 
     def test_max_clients(self):
         held = [self.connect() for _ in range(MAX_CLIENTS)]
