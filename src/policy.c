@@ -44,30 +44,44 @@ multiline_subject(const proto_cmd_t *cmd, size_t *lenp)
 	return s;
 }
 
+/*
+ * The first rule whose pattern matches. A pattern that gives up (regex.h:
+ * a match limit) sets *limit and ends the search with NULL: a later rule
+ * must not allow what an earlier one could not decide.
+ */
 static const cmd_rule_t *
 match_rules(const cmd_rules_t *rules, const char *subj, size_t len,
-    regex_match_t *m)
+    regex_match_t *m, bool *limit)
 {
-	for (size_t i = 0; i < rules->n; i++)
-		if (regex_match(rules->v[i].re, subj, len, m))
+	for (size_t i = 0; i < rules->n; i++) {
+		regex_result_t r = regex_exec(rules->v[i].re, subj, len, m);
+		if (r == REGEX_MATCH)
 			return &rules->v[i];
+		if (r == REGEX_LIMIT) {
+			*limit = true;
+			return NULL;
+		}
+	}
 	return NULL;
 }
+
+#define LIMIT_WHY "a pattern hit the regex match limit"
 
 /* Match the whole arguments, then without trailing blanks. */
 static const cmd_rule_t *
 match_args(const cmd_rules_t *rules, const char *subj, size_t len,
-    regex_match_t *m)
+    regex_match_t *m, bool *limit)
 {
-	const cmd_rule_t *rule = match_rules(rules, subj, len, m);
+	const cmd_rule_t *rule = match_rules(rules, subj, len, m, limit);
 	size_t trimmed = len;
 
-	if (rule != NULL)
+	if (rule != NULL || *limit)
 		return rule;
 	while (trimmed > 0 &&
 	    (subj[trimmed - 1] == ' ' || subj[trimmed - 1] == '\t'))
 		trimmed--;
-	return trimmed != len ? match_rules(rules, subj, trimmed, m) : NULL;
+	return trimmed != len ? match_rules(rules, subj, trimmed, m, limit) :
+	    NULL;
 }
 
 static void
@@ -119,9 +133,15 @@ check_keys(const profile_t *p, const cmd_def_t *def, const char *args,
 	for (size_t i = 0; i < w.n; i++) {
 		regex_match_t m;
 		size_t klen = strlen(w.v[i]);
-		const cmd_rule_t *r = match_rules(rules, w.v[i], klen, &m);
+		bool limit = false;
+		const cmd_rule_t *r = match_rules(rules, w.v[i], klen, &m,
+		    &limit);
 		if (i > 0)
 			evbuffer_add(out, " ", 1);
+		if (limit) {
+			deny_why(v, "key '%.64s': " LIMIT_WHY, w.v[i]);
+			goto done;
+		}
 		if (r == NULL) {
 			if (confs &&
 			    profile_find_conf(p, w.v[i], klen) != NULL) {
@@ -186,9 +206,16 @@ check_confs(const profile_t *p, const char *args, size_t len, verdict_t *v)
 		if (kv.v[i].value == NULL || kv.v[i].value_len == 0) {
 			allowed = c->resettable;
 		} else {
-			for (size_t j = 0; j < c->n_values && !allowed; j++)
-				allowed = regex_match(c->values[j],
+			for (size_t j = 0; j < c->n_values && !allowed; j++) {
+				regex_result_t r = regex_exec(c->values[j],
 				    kv.v[i].value, kv.v[i].value_len, NULL);
+				if (r == REGEX_LIMIT) {
+					deny_why(v, "value of '%.64s': "
+					    LIMIT_WHY, kv.v[i].key);
+					goto done;
+				}
+				allowed = r == REGEX_MATCH;
+			}
 		}
 		if (!allowed) {
 			deny_why(v, "value of '%.64s' is not allowed",
@@ -345,18 +372,21 @@ match_rule(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
 	const cmd_rule_t *rule;
 	regex_match_t m;
 	char *owned = NULL;
-	bool ok = false;
+	bool ok = false, limit = false;
 
 	v->why = rules->n > 0 ? "arguments match no rule" :
 	    "no rule for this command";
 	if (cmd->multiline) {
 		size_t len;
 		owned = multiline_subject(cmd, &len);
-		rule = match_rules(rules, owned, len, &m);
+		rule = match_rules(rules, owned, len, &m, &limit);
 	} else {
-		rule = match_args(rules, cmd->args, cmd->args_len, &m);
+		rule = match_args(rules, cmd->args, cmd->args_len, &m, &limit);
 	}
-	if (rule != NULL) {
+	if (limit) {
+		/* Undecided: denied outright, by no other way in either. */
+		v->why = LIMIT_WHY;
+	} else if (rule != NULL) {
 		if (rule->replacement != NULL) {
 			if (cmd->multiline) {
 				v->why = "replacement on a multi-line command";
@@ -423,10 +453,18 @@ policy_rewrite_line(const line_rules_t *rules, const char *line, size_t len,
 {
 	regex_match_t m;
 
-	for (size_t i = 0; i < rules->n; i++)
-		if (regex_match(rules->v[i].re, line, len, &m))
+	for (size_t i = 0; i < rules->n; i++) {
+		regex_result_t r = regex_exec(rules->v[i].re, line, len, &m);
+		if (r == REGEX_MATCH)
 			return template_expand(rules->v[i].replacement, &m,
 			    vars, outlen);
+		if (r == REGEX_LIMIT) {
+			/* Undecided: nothing of the line is passed (an
+			 * event is dropped, a reply line keeps its code). */
+			*outlen = 0;
+			return xstrdup("");
+		}
+	}
 	return NULL;
 }
 
