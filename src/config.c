@@ -47,6 +47,12 @@ usage(FILE *fp)
 "      --complain           forward everything; log what the profile would deny\n"
 "      --learn DIR          like --complain, and write DIR/NAME.yml, a suggested\n"
 "                           profile of what each client sent\n"
+"      --max-clients-per-user N\n"
+"                           connections one uid (local) or address (remote)\n"
+"                           may hold (default 64)\n"
+"      --auth-timeout SECONDS\n"
+"                           close a client that has not sent AUTHENTICATE\n"
+"                           this long after connecting (default 30)\n"
 "      --version, --help\n", DEFAULT_TOR);
 }
 
@@ -256,6 +262,16 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 			set_limit(&f, v, key, 0, 64, &n);
 			cfg->upstream_pool = (unsigned)n;
 			cfg->upstream_pool_set = true;
+		} else if (!strcmp(key, "max-clients-per-user")) {
+			size_t n = 0;
+			set_limit(&f, v, key, 1, 1 << 20, &n);
+			if (n && !L->max_clients_per_user)
+				L->max_clients_per_user = (unsigned)n;
+		} else if (!strcmp(key, "auth-timeout")) {
+			size_t n = 0;
+			set_limit(&f, v, key, 1, 3600, &n);
+			if (n && !L->auth_timeout)
+				L->auth_timeout = (unsigned)n;
 		} else if (!strcmp(key, "max-clients")) {
 			size_t n = 0;
 			set_limit(&f, v, key, 1, 1 << 20, &n);
@@ -274,7 +290,7 @@ done:
 /* ---- command line --------------------------------------------------- */
 
 enum { OPT_COOKIE = 256, OPT_PASSWORD, OPT_DEBUG, OPT_VERSION, OPT_HELP,
-	OPT_CHECK, OPT_COMPLAIN, OPT_LEARN };
+	OPT_CHECK, OPT_COMPLAIN, OPT_LEARN, OPT_PER_USER, OPT_AUTH_TIMEOUT };
 
 config_result_t
 config_parse(config_t *cfg, int argc, char **argv)
@@ -291,6 +307,9 @@ config_parse(config_t *cfg, int argc, char **argv)
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "complain", no_argument, NULL, OPT_COMPLAIN },
 		{ "learn", required_argument, NULL, OPT_LEARN },
+		{ "max-clients-per-user", required_argument, NULL,
+		    OPT_PER_USER },
+		{ "auth-timeout", required_argument, NULL, OPT_AUTH_TIMEOUT },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -340,6 +359,24 @@ config_parse(config_t *cfg, int argc, char **argv)
 			free(cfg->learn_dir);
 			cfg->learn_dir = xstrdup(optarg);
 			break;
+		case OPT_PER_USER:
+		case OPT_AUTH_TIMEOUT: {
+			bool per_user = c == OPT_PER_USER;
+			size_t n;
+			if (parse_size(optarg, 1, per_user ? 1 << 20 : 3600,
+			    &n) < 0) {
+				fprintf(stderr, "torgate: --%s must be a number "
+				    "from 1 to %u\n", per_user ?
+				    "max-clients-per-user" : "auth-timeout",
+				    per_user ? 1u << 20 : 3600u);
+				return CONFIG_EXIT_ERROR;
+			}
+			if (per_user)
+				cfg->limits.max_clients_per_user = (unsigned)n;
+			else
+				cfg->limits.auth_timeout = (unsigned)n;
+			break;
+		}
 		case OPT_VERSION:
 			printf("torgate %s\n", TORGATE_VERSION);
 			return CONFIG_EXIT_OK;
@@ -402,6 +439,16 @@ config_defaults(config_t *cfg)
 		L->max_output = 1024 * 1024;
 	if (L->max_clients == 0)
 		L->max_clients = 16384;
+	/* One application opens a handful of control connections (Tor
+	 * Browser, OnionShare, bitcoind: 1 to 3); 64 leaves room for many
+	 * applications of one user, and lets 256 users share the 16384. */
+	if (L->max_clients_per_user == 0)
+		L->max_clients_per_user = 64;
+	/* Real clients authenticate within milliseconds of connecting; 30 s
+	 * leaves room for a loaded machine and a slow identification, and
+	 * frees a connection that never will. tor itself has no limit. */
+	if (L->auth_timeout == 0)
+		L->auth_timeout = 30;
 	/* A few spares serve bursts of new clients at once; each costs tor
 	 * one idle control connection. */
 	if (!cfg->upstream_pool_set)

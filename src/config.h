@@ -9,6 +9,8 @@
  *   max-line-length: N         max-body-length: N
  *   max-pending-commands: N    max-clients: N
  *   max-output-buffer: N       upstream-pool: N (spare connections)
+ *   max-clients-per-user: N    auth-timeout: SECONDS
+ * The last two are also flags (--max-clients-per-user, --auth-timeout).
  */
 #ifndef TORGATE_CONFIG_H
 #define TORGATE_CONFIG_H
@@ -25,8 +27,11 @@ typedef struct limits {
 	size_t max_reply_line;  /* longest line accepted from tor */
 	size_t max_pending;     /* commands in flight per client */
 	size_t max_output;      /* bytes queued towards a slow client before
-	                         * torgate stops reading from its tor */
+	                         * torgate stops reading from its tor (and,
+	                         * counting its own answers, from it) */
 	unsigned max_clients;
+	unsigned max_clients_per_user; /* per uid, or per address (admit.h) */
+	unsigned auth_timeout;  /* seconds from accept to AUTHENTICATE */
 } limits_t;
 
 typedef enum {

@@ -61,6 +61,12 @@ session_free(session_t *s)
 	event_active(g->reaper, 0, 0);
 	ident_cancel(s->ident);
 	s->ident = NULL;
+	if (s->admitted)
+		admit_release(g->admit, &s->admit_key);
+	s->admitted = false;
+	if (s->auth_timer != NULL)
+		event_free(s->auth_timer);
+	s->auth_timer = NULL;
 	if (s->cbev != NULL)
 		bufferevent_free(s->cbev);
 	s->cbev = NULL;
@@ -491,10 +497,65 @@ upstream_ready(upstream_t *u, bool ok, const char *why, void *arg)
 		session_open(s);
 }
 
+/*
+ * auth-timeout: a client that has not authenticated this long after
+ * connecting is told so and closed; one whose closing answer is still
+ * unread that long after is closed at once.
+ */
+static void
+auth_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	session_t *s = arg;
+	struct timeval tv = { s->g->limits.auth_timeout, 0 };
+
+	if (s->state == S_OPEN)
+		return;
+	if (s->state == S_CLOSING) {
+		session_free(s);
+		return;
+	}
+	log_warnx("session %llu: client %s did not authenticate within %u "
+	    "seconds (auth-timeout); closing", (unsigned long long)s->id,
+	    s->peer.desc[0] ? s->peer.desc : s->admit_key.text,
+	    s->g->limits.auth_timeout);
+	reply_local(s, P_CLOSE, "514 Authentication required (none within "
+	    "%u seconds)", s->g->limits.auth_timeout);
+	(void)flush_local(s);
+	evtimer_add(s->auth_timer, &tv);
+	session_flush(s);
+}
+
+/* Count the client under its user (admit.h); false, after telling it
+ * and logging why, if that user has max-clients-per-user already. */
+static bool
+admit_client(session_t *s, int fd)
+{
+	static const char msg[] = "451 torgate: too many connections from "
+	    "this user\r\n";
+	gate_t *g = s->g;
+	unsigned n;
+
+	if (g->admit == NULL)
+		g->admit = admit_new();
+	admit_key_of(&s->peer, &s->admit_key);
+	if (admit_take(g->admit, &s->admit_key, g->limits.max_clients_per_user,
+	    &n)) {
+		s->admitted = true;
+		return true;
+	}
+	log_warnx("refusing a client on %s: %s has %u connections already "
+	    "(max-clients-per-user)", s->listener_text, s->admit_key.text, n);
+	if (write(fd, msg, sizeof(msg) - 1) < 0) {
+		/* Nothing more to do for it. */
+	}
+	return false;
+}
+
 void
 session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
     const listener_info_t *li)
 {
+	struct timeval tv = { g->limits.auth_timeout, 0 };
 	session_t *s;
 	bool ready;
 
@@ -539,8 +600,26 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 	 * (flush_bev). */
 	bufferevent_disable(s->cbev, EV_READ | EV_WRITE);
 
-	/* Both halves of the set-up run at once: the upstream connection
-	 * (a spare, if one is ready, serves the client at once) ... */
+	if ((s->auth_timer = evtimer_new(g->base, auth_timeout_cb, s)) ==
+	    NULL)
+		fatalx("evtimer_new failed");
+	evtimer_add(s->auth_timer, &tv);
+
+	/* Both halves of the set-up run at once: identification, which may
+	 * wait for the identifying process while other clients are served
+	 * (what the kernel says at once is in s->peer on return, enough to
+	 * count the client under its user before tor is asked for
+	 * anything) ... */
+	s->ident = ident_start(g->ident, fd, sa, salen,
+	    g->mode == MODE_LEARN ||
+	    (li->profile == NULL && needs_program(g->profiles)), &s->peer,
+	    ident_done, s);
+	if (!admit_client(s, fd)) {
+		session_free(s);
+		return;
+	}
+	/* ... and the upstream connection (a spare, if one is ready,
+	 * serves the client at once). */
 	s->up = torview_connect(g->tor, upstream_ready, s, &ready);
 	if (s->up == NULL) {
 		log_warn("session %llu: cannot connect to tor",
@@ -549,12 +628,6 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 		return;
 	}
 	s->up_ready = ready;
-	/* ... and identification, which may wait for the identifying
-	 * process while other clients are served. */
-	s->ident = ident_start(g->ident, fd, sa, salen,
-	    g->mode == MODE_LEARN ||
-	    (li->profile == NULL && needs_program(g->profiles)), &s->peer,
-	    ident_done, s);
 	if (s->ident == NULL)
 		identified(s);
 }
@@ -567,6 +640,8 @@ session_free_all(gate_t *g)
 	while ((s = TAILQ_FIRST(&g->sessions)) != NULL)
 		session_free(s);
 	reap_cb(-1, 0, g);
+	admit_free(g->admit);
+	g->admit = NULL;
 	if (g->reaper != NULL)
 		event_free(g->reaper);
 	g->reaper = NULL;

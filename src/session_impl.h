@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "admit.h"
 #include "events.h"
 #include "ident.h"
 #include "policy.h"
@@ -99,6 +100,9 @@ struct session {
 	bool up_ready;                  /* up is authenticated */
 	ident_req_t *ident;             /* while identifying */
 	peer_t peer;
+	admit_key_t admit_key;          /* counted under it, if admitted */
+	bool admitted;
+	struct event *auth_timer;       /* auth-timeout, from the start */
 	char *listener_profile;
 	char *listener_text;
 	profile_set_t *set;

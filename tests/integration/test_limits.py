@@ -291,6 +291,187 @@ class LimitsTest(unittest.TestCase):
 
 
 
+def connect_as(path, uid, gid):
+    """A client socket connected to path by a child running as uid:gid
+    (SO_PEERCRED records the connecting process), handed back over
+    SCM_RIGHTS."""
+    parent, child = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            parent.close()
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            socket.send_fds(child, [b"x"], [s.fileno()])
+            code = 0
+        finally:
+            os._exit(code)
+    child.close()
+    _, fds, _, _ = socket.recv_fds(parent, 1, 1)
+    parent.close()
+    os.waitpid(pid, 0)
+    c = Client.__new__(Client)      # a Client on the other uid's socket
+    c.addr, c.timeout = path, harness.DEFAULT_TIMEOUT
+    c.sock = socket.socket(fileno=fds[0])
+    c.sock.settimeout(c.timeout)
+    c.buf, c.eof, c.events = b"", False, []
+    return c
+
+
+class PerUserLimitTest(unittest.TestCase):
+    """max-clients-per-user and auth-timeout, set low in a config file:
+    a user's N connections are served and its next one is refused with
+    451 and a log line naming the uid, another uid is still served, and
+    a client that does not authenticate in time is closed with 514. The
+    time limit counts from the connection, so idle clients do not hold
+    their slots."""
+
+    PER_USER = 3
+    AUTH_TIMEOUT = 2
+    TOO_MANY_USER = b"451 torgate: too many connections from this user\r\n"
+    TIMED_OUT = b"514 Authentication required (none within 2 seconds)\r\n"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = harness._tempdir("tgt-user-")
+        os.chmod(cls.dir, 0o711)    # reachable by another uid
+        conf = os.path.join(cls.dir, "torgate.yml")
+        with open(conf, "w") as f:
+            f.write("max-clients-per-user: %d\nauth-timeout: %d\n"
+                    % (cls.PER_USER, cls.AUTH_TIMEOUT))
+        cls.path = os.path.join(cls.dir, "u.sock")
+        cls.tg = Torgate("unix:" + env.tap.path, [env.profiles.dir],
+                         [Listener(cls.path, profile="limits", mode="0666")],
+                         extra_args=["-c", conf], debug=False).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.tg.stop()
+        log = cls.tg.log_text()
+        cls.tg.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+        if rc != 0:
+            raise AssertionError("torgate failed (%r):\n%s" % (rc, log))
+
+    def setUp(self):
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        # Every slot is free again before the next test.
+        deadline = time.monotonic() + 10
+        while True:
+            probe = []
+            try:
+                for _ in range(self.PER_USER):
+                    probe.append(Client(self.path))
+                    self.assertEqual(probe[-1].command(
+                        b"AUTHENTICATE\r\n"), OK)
+                break
+            except (harness.ConnectionClosed, AssertionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+            finally:
+                for c in probe:
+                    c.close()
+
+    def client(self, auth=True):
+        c = Client(self.path)
+        self.clients.append(c)
+        if auth:
+            self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+        return c
+
+    def refused(self):
+        c = Client(self.path)
+        self.clients.append(c)
+        self.assertEqual(c.read_raw(timeout=5), self.TOO_MANY_USER)
+        self.assertEqual(c.expect_closed(), b"")
+
+    def test_per_user_limit(self):
+        held = [self.client() for _ in range(self.PER_USER)]
+        self.refused()
+        self.assertIn("uid %d has %d connections already "
+                      "(max-clients-per-user)" % (os.getuid(), self.PER_USER),
+                      self.tg.log_text())
+        for h in held:          # the user's admitted clients are served
+            r = h.command(b"GETINFO version\r\n")
+            self.assertTrue(r.startswith(b"250-version="), r)
+        if os.geteuid() == 0:   # another uid is still served
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            other = connect_as(self.path, nobody.pw_uid, nobody.pw_gid)
+            self.clients.append(other)
+            self.assertEqual(other.command(b"AUTHENTICATE\r\n"), OK)
+            r = other.command(b"GETINFO version\r\n")
+            self.assertTrue(r.startswith(b"250-version="), r)
+        held[0].close()
+        self.clients.remove(held[0])
+        deadline = time.monotonic() + 5
+        while True:             # the slot frees once torgate sees the close
+            c = Client(self.path)
+            self.clients.append(c)
+            try:
+                self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+                break
+            except (harness.ConnectionClosed, AssertionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def test_unauthenticated_client_is_closed(self):
+        c = self.client(auth=False)
+        self.assertEqual(c.read_raw(timeout=self.AUTH_TIMEOUT + 10),
+                         self.TIMED_OUT)
+        self.assertEqual(c.expect_closed(), b"")
+        self.assertIn("did not authenticate within %d seconds "
+                      "(auth-timeout)" % self.AUTH_TIMEOUT,
+                      self.tg.log_text())
+
+    def test_half_authenticated_client_is_closed(self):
+        """PROTOCOLINFO is not AUTHENTICATE: the clock keeps running."""
+        c = self.client(auth=False)
+        r = c.command(b"PROTOCOLINFO 1\r\n")
+        self.assertTrue(r.startswith(b"250-PROTOCOLINFO"), r)
+        self.assertEqual(c.read_raw(timeout=self.AUTH_TIMEOUT + 10),
+                         self.TIMED_OUT)
+        self.assertEqual(c.expect_closed(), b"")
+
+    def test_authenticated_client_stays(self):
+        c = self.client()
+        time.sleep(self.AUTH_TIMEOUT + 1)
+        r = c.command(b"GETINFO version\r\n")
+        self.assertTrue(r.startswith(b"250-version="), r)
+
+    def test_idle_clients_free_their_slots(self):
+        """A user's idle, unauthenticated connections fill its slots only
+        until auth-timeout closes them."""
+        idle = [self.client(auth=False) for _ in range(self.PER_USER)]
+        self.refused()
+        for c in idle:
+            self.assertEqual(c.read_raw(timeout=self.AUTH_TIMEOUT + 10),
+                             self.TIMED_OUT)
+        harness.wait_until(lambda: self.tg.log_text().count(
+            "did not authenticate") >= self.PER_USER, 10)
+        deadline = time.monotonic() + 5
+        while True:
+            c = Client(self.path)
+            self.clients.append(c)
+            try:
+                self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+                break
+            except (harness.ConnectionClosed, AssertionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+
 class DescriptorLimitTest(unittest.TestCase):
     """With few open files allowed, torgate lowers max-clients to what the
     limit holds and refuses the rest with 451 instead of leaving them
