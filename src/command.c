@@ -334,8 +334,11 @@ command_process(session_t *s)
 			const cmd_def_t *def = cmdtab_lookup(cmd.keyword,
 			    cmd.keyword_len);
 			handle_command(s, def, &cmd);
-			if (def != NULL && (def->flags & CMD_F_SECRET))
+			if (def != NULL && (def->flags & CMD_F_SECRET)) {
 				memwipe(cmd.line, cmd.line_len);
+				if (cmd.body != NULL)
+					memwipe(cmd.body, cmd.body_len);
+			}
 			proto_cmd_clear(&cmd);
 		}
 		if (flush_local(s) < 0)

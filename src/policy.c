@@ -84,6 +84,17 @@ match_args(const cmd_rules_t *rules, const char *subj, size_t len,
 	    NULL;
 }
 
+/* Free rewritten arguments, wiped first: they may hold what the client
+ * sent with a secret in it (ADD_ONION's key, rebuilt by a replacement). */
+static void
+free_args(verdict_t *v)
+{
+	if (v->args != NULL)
+		memwipe(v->args, v->args_len);
+	FREE(v->args);
+	v->args_len = 0;
+}
+
 static void
 deny_why(verdict_t *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -430,7 +441,7 @@ policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
 		return;
 	}
 	v->kind = VERDICT_DENY;
-	FREE(v->args);
+	free_args(v);
 	FREE(v->more);
 	FREE(v->sid);
 	v->n_more = 0;
@@ -441,7 +452,7 @@ policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
 void
 verdict_clear(verdict_t *v)
 {
-	free(v->args);
+	free_args(v);
 	free(v->more);
 	free(v->sid);
 	memset(v, 0, sizeof(*v));

@@ -472,6 +472,78 @@ class PerUserLimitTest(unittest.TestCase):
                 time.sleep(0.1)
 
 
+class NonceBoundTest(unittest.TestCase):
+    """AUTHCHALLENGE's client nonce, hex or QuotedString as tor reads it,
+    at torgate's bound (512 bytes once decoded) and one past it: at the
+    bound the answer is tor's (the server hash checks out with the cookie
+    and the decoded nonce); past it, 513 and the connection closes."""
+
+    MAX = 512
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = harness._tempdir("tgt-nonce-")
+        cls.path = os.path.join(cls.dir, "n.sock")
+        cls.tg = Torgate("unix:" + env.tap.path, [env.profiles.dir],
+                         [Listener(cls.path, profile="limits")],
+                         debug=False).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.tg.stop()
+        cls.tg.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+        assert rc == 0, rc
+
+    def challenge(self, arg, nonce):
+        c = Client(self.path)
+        try:
+            r = c.command(b"AUTHCHALLENGE SAFECOOKIE " + arg + b"\r\n")
+            m = harness.AUTHCHALLENGE_RE.match(r)
+            self.assertIsNotNone(m, r)
+            want = harness.safecookie_server_hash(
+                env.tor.cookie(), nonce, bytes.fromhex(m.group(2).decode()))
+            self.assertEqual(bytes.fromhex(m.group(1).decode()), want)
+            self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+        finally:
+            c.close()
+
+    def refused(self, arg, reply):
+        c = Client(self.path)
+        try:
+            r = c.command(b"AUTHCHALLENGE SAFECOOKIE " + arg + b"\r\n")
+            self.assertEqual(r, reply)
+            self.assertEqual(c.expect_closed(), b"")
+        finally:
+            c.close()
+
+    def test_hex(self):
+        n = bytes(range(256)) * 2
+        self.challenge(n.hex().encode(), n)
+        self.challenge(n.hex().upper().encode(), n)
+        self.refused((n + b"x").hex().encode(),
+                     b"513 Invalid base16 client nonce\r\n")
+        self.refused(n.hex().encode() + b"a",     # odd: not base16
+                     b"513 Invalid base16 client nonce\r\n")
+
+    def test_quoted(self):
+        n = b"n" * self.MAX
+        self.challenge(b'"' + n + b'"', n)
+        self.refused(b'"' + n + b'n"', b"513 Invalid quoted client nonce\r\n")
+
+    def test_quoted_with_escapes(self):
+        """The bound is on the decoded bytes, not the text."""
+        self.challenge(b'"' + b"\\x41" * self.MAX + b'"', b"A" * self.MAX)
+        self.challenge(b'"' + b"\\101" * self.MAX + b'"', b"A" * self.MAX)
+        self.refused(b'"' + b"\\x41" * (self.MAX + 1) + b'"',
+                     b"513 Invalid quoted client nonce\r\n")
+
+    def test_quoted_nul(self):
+        """A NUL in a quoted value: tor's kvline takes no such value."""
+        self.refused(b'"ab\\0cd"', b"513 Invalid quoted client nonce\r\n")
+        self.refused(b'"ab\\x00cd"', b"513 Invalid quoted client nonce\r\n")
+
+
 class DescriptorLimitTest(unittest.TestCase):
     """With few open files allowed, torgate lowers max-clients to what the
     limit holds and refuses the rest with 451 instead of leaving them
