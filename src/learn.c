@@ -13,6 +13,7 @@
 #include "kvline.h"
 #include "learn.h"
 #include "log.h"
+#include "regex.h"
 #include "util.h"
 
 #define LEARN_MAX_NAMES 256
@@ -165,6 +166,31 @@ value_end(const char *s, size_t i, size_t n)
 	return i;
 }
 
+/*
+ * The pattern for secret value v[0..n) after marker m: the marker's shape
+ * if v has it; otherwise (tor will refuse it, but it may still be a
+ * mistyped secret) any n bytes, so that the rule still allows what the
+ * client sent and still holds none of it.
+ */
+static char *
+shape_of(size_t m, const char *v, size_t n)
+{
+	static tg_regex_t *compiled[ARRAY_LEN(secret_shapes)];
+	char err[128];
+	size_t off;
+
+	if (compiled[m] == NULL) {
+		const char *sh = secret_shapes[m].shape;
+		compiled[m] = regex_compile(sh, strlen(sh), err, sizeof(err),
+		    &off);
+		if (compiled[m] == NULL)
+			fatalx("learn: shape '%s': %s", sh, err);
+	}
+	if (regex_exec(compiled[m], v, n, NULL) == REGEX_MATCH)
+		return xstrdup(secret_shapes[m].shape);
+	return xasprintf("(?s:.{%zu})", n);
+}
+
 /* Append s[0..n) to *out, regex-escaped. */
 static void
 add_escaped(char **out, size_t *len, const char *s, size_t n)
@@ -209,10 +235,12 @@ learn_pattern(const char *args, size_t n)
 		}
 		add_escaped(&out, &len, args + copied, vs - copied);
 		if (ve > vs) {
-			size_t sl = strlen(secret_shapes[m].shape);
+			char *sh = shape_of(m, args + vs, ve - vs);
+			size_t sl = strlen(sh);
 			out = xreallocarray(out, len + sl + 1, 1);
-			memcpy(out + len, secret_shapes[m].shape, sl + 1);
+			memcpy(out + len, sh, sl + 1);
 			len += sl;
+			free(sh);
 		}
 		copied = i = ve > vs ? ve : vs;
 	}
