@@ -308,12 +308,24 @@ cat > "$tmp/torgate.yml" <<EOF
 max-clients: 16384
 max-pending-commands: 256
 EOF
+# The load generator is one user whose idle clients may never
+# authenticate: lift the per-user limits where a torgate has them.
+cp "$tmp/torgate.yml" "$tmp/torgate-peruser.yml"
+printf 'max-clients-per-user: 16384\nauth-timeout: 3600\n' \
+    >> "$tmp/torgate-peruser.yml"
+conf_for() {
+	if "$1" --help 2>/dev/null | grep -q -- --max-clients-per-user; then
+		echo "$tmp/torgate-peruser.yml"
+	else
+		echo "$tmp/torgate.yml"
+	fi
+}
 
 fresh_rss=()
 start_torgate() {
 	rm -f "$tmp/tg.sock"
 	setsid "${pin[@]}" "$torgate" -f -t "unix:$tor_ctl" -p "$tmp/profiles" \
-	    -c "$tmp/torgate.yml" -l "unix:$tmp/tg.sock,profile=bench" \
+	    -c "$(conf_for "$torgate")" -l "unix:$tmp/tg.sock,profile=bench" \
 	    -l "127.0.0.1:$tg_tcp,profile=bench" 2>>"$tmp/torgate.log" &
 	tg_pid=$!
 	wait_for "torgate" test -S "$tmp/tg.sock"
@@ -328,7 +340,7 @@ base='' base_fresh_rss=()
 start_base() {
 	rm -f "$tmp/base.sock"
 	setsid "${pin[@]}" "$base_torgate" -f -t "unix:$tor_ctl" \
-	    -p "$tmp/profiles" -c "$tmp/torgate.yml" \
+	    -p "$tmp/profiles" -c "$(conf_for "$base_torgate")" \
 	    -l "unix:$tmp/base.sock,profile=bench" \
 	    -l "127.0.0.1:$base_tcp,profile=bench" 2>>"$tmp/base.log" &
 	base_pid=$!
@@ -346,7 +358,7 @@ fi
 mdwe="torgate-mdwe"
 if "$loadgen" exec-mdwe true 2>/dev/null; then
 	setsid "${pin[@]}" "$loadgen" exec-mdwe "$torgate" -f -t "unix:$tor_ctl" \
-	    -p "$tmp/profiles" -c "$tmp/torgate.yml" \
+	    -p "$tmp/profiles" -c "$(conf_for "$torgate")" \
 	    -l "unix:$tmp/tgm.sock,profile=bench" \
 	    -l "127.0.0.1:$tgm_tcp,profile=bench" 2>>"$tmp/torgate-mdwe.log" &
 	tgm_pid=$!
@@ -359,8 +371,8 @@ base_mdwe=''
 if [ -n "$base" ] && [ -n "$mdwe" ]; then
 	base_mdwe="base-mdwe"
 	setsid "${pin[@]}" "$loadgen" exec-mdwe "$base_torgate" -f \
-	    -t "unix:$tor_ctl" -p "$tmp/profiles" -c "$tmp/torgate.yml" \
-	    -l "unix:$tmp/basem.sock,profile=bench" \
+	    -t "unix:$tor_ctl" -p "$tmp/profiles" \
+	    -c "$(conf_for "$base_torgate")" -l "unix:$tmp/basem.sock,profile=bench" \
 	    -l "127.0.0.1:$basem_tcp,profile=bench" 2>>"$tmp/base-mdwe.log" &
 	basem_pid=$!
 	wait_for "the base torgate (MDWE)" test -S "$tmp/basem.sock"

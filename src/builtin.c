@@ -52,7 +52,11 @@ challenge_nonce(const char *a, const char *end, size_t *nlen)
 				free(q);
 			return NULL;
 		}
-		if (*nlen > SAFECOOKIE_CLIENT_NONCE_MAX) {
+		/* tor reads a quoted value with a NUL in it as no value at
+		 * all (kvline), and bounds neither form but by its line. */
+		if (*nlen > SAFECOOKIE_CLIENT_NONCE_MAX ||
+		    memchr(q, '\0', *nlen) != NULL) {
+			memwipe(q, *nlen);
 			free(q);
 			return NULL;
 		}
@@ -118,6 +122,7 @@ do_authchallenge(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd)
 		return true;
 	}
 	torauth_safecookie(cookie, nonce, nlen, sn, sh, NULL);
+	memwipe(nonce, nlen);   /* tor wipes AUTHCHALLENGE (CMD_FL_WIPE) */
 	free(nonce);
 	hex_encode_upper(sh, sizeof(sh), shx);
 	hex_encode_upper(sn, sizeof(sn), snx);

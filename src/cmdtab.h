@@ -36,7 +36,7 @@ enum {
 	    CMD_F_PREAUTH | CMD_F_LOCAL | CMD_F_SECRET)                 \
 	X(CLOSECIRCUIT, "CLOSECIRCUIT", 0)                              \
 	X(CLOSESTREAM, "CLOSESTREAM", 0)                                \
-	X(DEL_ONION, "DEL_ONION", 0)                                    \
+	X(DEL_ONION, "DEL_ONION", CMD_F_SECRET)                         \
 	X(DROPGUARDS, "DROPGUARDS", 0)                                  \
 	X(DROPOWNERSHIP, "DROPOWNERSHIP", CMD_F_LOCAL)                  \
 	X(DROPTIMEOUTS, "DROPTIMEOUTS", 0)                              \

@@ -153,8 +153,7 @@ command_stage(session_t *s, const cmd_def_t *def)
 			log_info("session %llu: %s while tor is away: answered "
 			    "\"%s\"", (unsigned long long)s->id, def->name,
 			    TOR_LOST_REPLY);
-		p->local = xstrdup(TOR_LOST_REPLY "\r\n");
-		p->local_len = strlen(p->local);
+		pending_set_local(s, p, TOR_LOST_REPLY "\r\n");
 		return p;
 	}
 	p->forwarded = true;
@@ -272,10 +271,8 @@ command_send(session_t *s, pending_t *p, const cmd_def_t *def,
 	return;
 fail:
 	log_warn("session %llu: getrandom", (unsigned long long)s->id);
-	p->forwarded = false;
 	p->flags = 0;
-	p->local = xstrdup("551 Internal error\r\n");
-	p->local_len = strlen(p->local);
+	pending_set_local(s, p, "551 Internal error\r\n");
 }
 
 /*
@@ -458,13 +455,21 @@ handle_reject(session_t *s, proto_err_t err)
 	    proto_err_str(err));
 }
 
-/* Stop reading the client: too much in flight, or, while tor is away,
- * before authentication (the answers then depend on the new tor). */
+/*
+ * Stop reading the client while too many of its commands are in flight,
+ * while tor has not taken what was sent to it, while the client has not
+ * read its answers (every byte queued for it counts, tor's replies and
+ * torgate's own answers alike, so a client that writes and never reads
+ * holds at most max_output bytes, plus one answer, of each kind), or,
+ * while tor is away, before authentication (the answers then depend on
+ * the new tor). Its further commands wait in the kernel.
+ */
 bool
 command_must_pause(session_t *s)
 {
 	return s->npending >= s->g->limits.max_pending ||
 	    session_to_tor(s) > s->g->limits.max_output ||
+	    session_client_backlog(s) > s->g->limits.max_output ||
 	    (s->away && s->state == S_PREAUTH);
 }
 
@@ -495,8 +500,11 @@ command_process(session_t *s)
 			const cmd_def_t *def = cmdtab_lookup(cmd.keyword,
 			    cmd.keyword_len);
 			handle_command(s, def, &cmd);
-			if (def != NULL && (def->flags & CMD_F_SECRET))
+			if (def != NULL && (def->flags & CMD_F_SECRET)) {
 				memwipe(cmd.line, cmd.line_len);
+				if (cmd.body != NULL)
+					memwipe(cmd.body, cmd.body_len);
+			}
 			proto_cmd_clear(&cmd);
 		}
 		if (flush_local(s) < 0)

@@ -54,6 +54,12 @@ usage(FILE *fp)
 "      --tor-wait-ms MS     how long they, or a new client, wait (default 10000)\n"
 "      --tor-retry-max-ms MS  longest pause between tries to reach tor again\n"
 "                           (100 ms doubling to this; default 5000)\n"
+"      --max-clients-per-user N\n"
+"                           connections one uid (local) or address (remote)\n"
+"                           may hold (default 64)\n"
+"      --auth-timeout SECONDS\n"
+"                           close a client that has not sent AUTHENTICATE\n"
+"                           this long after connecting (default 30)\n"
 "      --version, --help\n", DEFAULT_TOR);
 }
 
@@ -279,6 +285,16 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 			size_t n = 0;
 			if (set_limit(&f, v, key, 100, 600000, &n) == 0)
 				L->tor_retry_max_ms = (unsigned)n;
+		} else if (!strcmp(key, "max-clients-per-user")) {
+			size_t n = 0;
+			set_limit(&f, v, key, 1, 1 << 20, &n);
+			if (n && !L->max_clients_per_user)
+				L->max_clients_per_user = (unsigned)n;
+		} else if (!strcmp(key, "auth-timeout")) {
+			size_t n = 0;
+			set_limit(&f, v, key, 1, 3600, &n);
+			if (n && !L->auth_timeout)
+				L->auth_timeout = (unsigned)n;
 		} else if (!strcmp(key, "max-clients")) {
 			size_t n = 0;
 			set_limit(&f, v, key, 1, 1 << 20, &n);
@@ -298,7 +314,8 @@ done:
 
 enum { OPT_COOKIE = 256, OPT_PASSWORD, OPT_DEBUG, OPT_VERSION, OPT_HELP,
 	OPT_CHECK, OPT_COMPLAIN, OPT_LEARN, OPT_WAIT_CMDS, OPT_WAIT_MS,
-	OPT_RETRY_MAX_MS, OPT_STATE_DIR };
+	OPT_RETRY_MAX_MS, OPT_STATE_DIR, OPT_PER_USER,
+	OPT_AUTH_TIMEOUT };
 
 /* A numeric option from min to max; -1 (reported) if it is not. */
 static int
@@ -332,6 +349,9 @@ config_parse(config_t *cfg, int argc, char **argv)
 		{ "tor-wait-ms", required_argument, NULL, OPT_WAIT_MS },
 		{ "tor-retry-max-ms", required_argument, NULL,
 		    OPT_RETRY_MAX_MS },
+		{ "max-clients-per-user", required_argument, NULL,
+		    OPT_PER_USER },
+		{ "auth-timeout", required_argument, NULL, OPT_AUTH_TIMEOUT },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -402,6 +422,20 @@ config_parse(config_t *cfg, int argc, char **argv)
 			    &retry_max_ms) < 0)
 				return CONFIG_EXIT_ERROR;
 			break;
+		case OPT_PER_USER:
+		case OPT_AUTH_TIMEOUT: {
+			bool per_user = c == OPT_PER_USER;
+			size_t n;
+			if (opt_number(per_user ? "max-clients-per-user" :
+			    "auth-timeout", optarg, 1,
+			    per_user ? 1 << 20 : 3600, &n) < 0)
+				return CONFIG_EXIT_ERROR;
+			if (per_user)
+				cfg->limits.max_clients_per_user = (unsigned)n;
+			else
+				cfg->limits.auth_timeout = (unsigned)n;
+			break;
+		}
 		case OPT_VERSION:
 			printf("torgate %s\n", TORGATE_VERSION);
 			return CONFIG_EXIT_OK;
@@ -481,6 +515,16 @@ config_defaults(config_t *cfg)
 	/* Tries to reach tor again: 100 ms, doubling up to this. */
 	if (L->tor_retry_max_ms == 0)
 		L->tor_retry_max_ms = 5000;
+	/* One application opens a handful of control connections (Tor
+	 * Browser, OnionShare, bitcoind: 1 to 3); 64 leaves room for many
+	 * applications of one user, and lets 256 users share the 16384. */
+	if (L->max_clients_per_user == 0)
+		L->max_clients_per_user = 64;
+	/* Real clients authenticate within milliseconds of connecting; 30 s
+	 * leaves room for a loaded machine and a slow identification, and
+	 * frees a connection that never will. tor itself has no limit. */
+	if (L->auth_timeout == 0)
+		L->auth_timeout = 30;
 	/* A few spares serve bursts of new clients at once; each costs tor
 	 * one idle control connection. */
 	if (!cfg->upstream_pool_set)

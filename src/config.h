@@ -11,7 +11,8 @@
  *   max-output-buffer: N       upstream-pool: N (spare connections)
  *   state-dir: DIR             (owners of detached onion services)
  *   tor-wait-commands: N       tor-wait-ms: MS    tor-retry-max-ms: MS
- * The last three are also options (--tor-wait-commands, ...).
+ *   max-clients-per-user: N    auth-timeout: SECONDS
+ * The last six are also options (--tor-wait-commands, ...).
  */
 #ifndef TORGATE_CONFIG_H
 #define TORGATE_CONFIG_H
@@ -28,12 +29,15 @@ typedef struct limits {
 	size_t max_reply_line;  /* longest line accepted from tor */
 	size_t max_pending;     /* commands in flight per client */
 	size_t max_output;      /* bytes queued towards a slow client before
-	                         * torgate stops reading from its tor */
+	                         * torgate stops reading from its tor (and,
+	                         * counting its own answers, from it) */
 	unsigned max_clients;
 	/* Tor going away: */
 	size_t tor_wait_cmds;   /* commands a client may have waiting */
 	unsigned tor_wait_ms;   /* how long they (or a new client) wait */
 	unsigned tor_retry_max_ms; /* longest pause between two tries */
+	unsigned max_clients_per_user; /* per uid, or per address (admit.h) */
+	unsigned auth_timeout;  /* seconds from accept to AUTHENTICATE */
 } limits_t;
 
 typedef enum {

@@ -13,6 +13,7 @@
 #include "kvline.h"
 #include "learn.h"
 #include "log.h"
+#include "regex.h"
 #include "util.h"
 
 #define LEARN_MAX_NAMES 256
@@ -118,6 +119,135 @@ learn_setevents(learn_set_t *l, const char *name, const peer_t *peer,
 	words_clear(&w);
 }
 
+/*
+ * Secrets never reach a learned profile: where a command carries one
+ * (tor's CMD_FL_WIPE commands and the password options), the learned
+ * pattern has a class of the secret's shape instead of its bytes, exact
+ * to what tor accepts. The marker before it is matched without regard to
+ * case, as tor reads key types, and kept as the client sent it.
+ */
+static const struct {
+	const char *marker;
+	bool keep_name;         /* "name:secret": keep the name and ':' */
+	const char *shape;
+} secret_shapes[] = {
+	/* ADD_ONION: a 64-byte expanded ed25519 key in base64
+	 * (control_hs.c, add_onion_helper_keyarg) */
+	{ "ED25519-V3:", false, "[A-Za-z0-9+/]{86}(?:==)?" },
+	/* ADD_ONION: a DER RSA key in base64 (v2, refused by tor now) */
+	{ "RSA1024:", false, "[A-Za-z0-9+/]{1,2048}={0,2}" },
+	/* ONION_CLIENT_AUTH_ADD: a 32-byte x25519 key in base64 */
+	{ "x25519:", false, "[A-Za-z0-9+/]{43}=?" },
+	/* ADD_ONION ClientAuth=NAME:COOKIE (v2): a 16-byte cookie */
+	{ "ClientAuth=", true, "[A-Za-z0-9+/]{22}(?:==)?" },
+	/* SETCONF/RESETCONF: tor's S2K hash, "16:" and 29 bytes in hex,
+	 * bare or quoted */
+	{ "HashedControlPassword=", false,
+	  "(?:16:[0-9A-Fa-f]{58}|\"16:[0-9A-Fa-f]{58}\")" },
+	{ "HashedControlSessionPassword=", false,
+	  "(?:16:[0-9A-Fa-f]{58}|\"16:[0-9A-Fa-f]{58}\")" },
+};
+
+/* End of the value at s[i]: a token, or a quoted string with escapes. */
+static size_t
+value_end(const char *s, size_t i, size_t n)
+{
+	if (i < n && s[i] == '"') {
+		for (i++; i < n; i++) {
+			if (s[i] == '\\' && i + 1 < n)
+				i++;
+			else if (s[i] == '"')
+				return i + 1;
+		}
+		return n;
+	}
+	while (i < n && s[i] != ' ' && s[i] != '\t')
+		i++;
+	return i;
+}
+
+/*
+ * The pattern for secret value v[0..n) after marker m: the marker's shape
+ * if v has it; otherwise (tor will refuse it, but it may still be a
+ * mistyped secret) any n bytes, so that the rule still allows what the
+ * client sent and still holds none of it.
+ */
+static char *
+shape_of(size_t m, const char *v, size_t n)
+{
+	static tg_regex_t *compiled[ARRAY_LEN(secret_shapes)];
+	char err[128];
+	size_t off;
+
+	if (compiled[m] == NULL) {
+		const char *sh = secret_shapes[m].shape;
+		compiled[m] = regex_compile(sh, strlen(sh), err, sizeof(err),
+		    &off);
+		if (compiled[m] == NULL)
+			fatalx("learn: shape '%s': %s", sh, err);
+	}
+	if (regex_exec(compiled[m], v, n, NULL) == REGEX_MATCH)
+		return xstrdup(secret_shapes[m].shape);
+	return xasprintf("(?s:.{%zu})", n);
+}
+
+/* Append s[0..n) to *out, regex-escaped. */
+static void
+add_escaped(char **out, size_t *len, const char *s, size_t n)
+{
+	char *e = learn_regex_escape(s, n);
+	size_t el = strlen(e);
+
+	*out = xreallocarray(*out, *len + el + 1, 1);
+	memcpy(*out + *len, e, el + 1);
+	*len += el;
+	free(e);
+}
+
+char *
+learn_pattern(const char *args, size_t n)
+{
+	char *out = xstrdup("");
+	size_t len = 0, i = 0, copied = 0;
+
+	while (i < n) {
+		size_t m, mlen = 0, vs, ve;
+
+		for (m = 0; m < ARRAY_LEN(secret_shapes); m++) {
+			mlen = strlen(secret_shapes[m].marker);
+			if (n - i >= mlen && strn_case_eq(args + i, mlen,
+			    secret_shapes[m].marker))
+				break;
+		}
+		if (m == ARRAY_LEN(secret_shapes)) {
+			i++;
+			continue;
+		}
+		vs = i + mlen;
+		ve = value_end(args, vs, n);
+		if (secret_shapes[m].keep_name) {
+			const char *colon = memchr(args + vs, ':', ve - vs);
+			if (colon == NULL) {
+				i = ve;         /* a name only: no secret */
+				continue;
+			}
+			vs = (size_t)(colon - args) + 1;
+		}
+		add_escaped(&out, &len, args + copied, vs - copied);
+		if (ve > vs) {
+			char *sh = shape_of(m, args + vs, ve - vs);
+			size_t sl = strlen(sh);
+			out = xreallocarray(out, len + sl + 1, 1);
+			memcpy(out + len, sh, sl + 1);
+			len += sl;
+			free(sh);
+		}
+		copied = i = ve > vs ? ve : vs;
+	}
+	add_escaped(&out, &len, args + copied, n - copied);
+	return out;
+}
+
 /* Commands recorded otherwise than as a command rule. */
 static void (*const learn_as[CMD_COUNT])(learn_set_t *, const char *,
     const peer_t *, const char *, size_t) = {
@@ -129,6 +259,7 @@ learn_command(learn_set_t *l, const char *name, const peer_t *peer,
     const cmd_def_t *def, const char *args, size_t len)
 {
 	learned_t *e;
+	char *pat;
 
 	if (learn_as[def->id] != NULL) {
 		learn_as[def->id](l, name, peer, args, len);
@@ -138,8 +269,10 @@ learn_command(learn_set_t *l, const char *name, const peer_t *peer,
 	if (e == NULL || (def->flags & (CMD_F_LOCAL | CMD_F_SECRET)) ==
 	    (CMD_F_LOCAL | CMD_F_SECRET))
 		return;
-	add_item(&e->cmds, &e->n_cmds, xasprintf("%s\t%.*s", def->name,
-	    (int)len, args));
+	/* The pattern, not the arguments: no secret is ever stored. */
+	pat = learn_pattern(args, len);
+	add_item(&e->cmds, &e->n_cmds, xasprintf("%s\t%s", def->name, pat));
+	free(pat);
 }
 
 void
@@ -235,14 +368,11 @@ learn_write(const learn_set_t *l, const char *name)
 	for (size_t i = 0; i < e->n_cmds; i++) {
 		const char *tab = strchr(cmds[i], '\t');
 		size_t kl = (size_t)(tab - cmds[i]);
-		char *re;
 		if (i == 0 || strncmp(cmds[i], cmds[i - 1], kl + 1) != 0)
 			fprintf(fp, "    %.*s:\n", (int)kl, cmds[i]);
-		re = learn_regex_escape(tab + 1, strlen(tab + 1));
 		fprintf(fp, "      - ");
-		yq(fp, re);
+		yq(fp, tab + 1);
 		fputc('\n', fp);
-		free(re);
 	}
 	if (e->n_events > 0)
 		fprintf(fp, "  events:\n");

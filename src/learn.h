@@ -36,4 +36,10 @@ void learn_name(const peer_t *peer, const char *profile, char *out,
 /* Escape s for a regex matching exactly s; new string. */
 char *learn_regex_escape(const char *s, size_t len);
 
+/* The pattern learnt for arguments args[0..n): args escaped, except that
+ * every secret (a private key, a client auth key or cookie, a hashed
+ * control password) is replaced by a class of its shape; new string.
+ * The arguments are not copied anywhere else. */
+char *learn_pattern(const char *args, size_t n);
+
 #endif

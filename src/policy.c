@@ -45,30 +45,55 @@ multiline_subject(const proto_cmd_t *cmd, size_t *lenp)
 	return s;
 }
 
+/*
+ * The first rule whose pattern matches. A pattern that gives up (regex.h:
+ * a match limit) sets *limit and ends the search with NULL: a later rule
+ * must not allow what an earlier one could not decide.
+ */
 static const cmd_rule_t *
 match_rules(const cmd_rules_t *rules, const char *subj, size_t len,
-    regex_match_t *m)
+    regex_match_t *m, bool *limit)
 {
-	for (size_t i = 0; i < rules->n; i++)
-		if (regex_match(rules->v[i].re, subj, len, m))
+	for (size_t i = 0; i < rules->n; i++) {
+		regex_result_t r = regex_exec(rules->v[i].re, subj, len, m);
+		if (r == REGEX_MATCH)
 			return &rules->v[i];
+		if (r == REGEX_LIMIT) {
+			*limit = true;
+			return NULL;
+		}
+	}
 	return NULL;
 }
+
+#define LIMIT_WHY "a pattern hit the regex match limit"
 
 /* Match the whole arguments, then without trailing blanks. */
 static const cmd_rule_t *
 match_args(const cmd_rules_t *rules, const char *subj, size_t len,
-    regex_match_t *m)
+    regex_match_t *m, bool *limit)
 {
-	const cmd_rule_t *rule = match_rules(rules, subj, len, m);
+	const cmd_rule_t *rule = match_rules(rules, subj, len, m, limit);
 	size_t trimmed = len;
 
-	if (rule != NULL)
+	if (rule != NULL || *limit)
 		return rule;
 	while (trimmed > 0 &&
 	    (subj[trimmed - 1] == ' ' || subj[trimmed - 1] == '\t'))
 		trimmed--;
-	return trimmed != len ? match_rules(rules, subj, trimmed, m) : NULL;
+	return trimmed != len ? match_rules(rules, subj, trimmed, m, limit) :
+	    NULL;
+}
+
+/* Free rewritten arguments, wiped first: they may hold what the client
+ * sent with a secret in it (ADD_ONION's key, rebuilt by a replacement). */
+static void
+free_args(verdict_t *v)
+{
+	if (v->args != NULL)
+		memwipe(v->args, v->args_len);
+	FREE(v->args);
+	v->args_len = 0;
 }
 
 static void
@@ -107,17 +132,18 @@ find_conf(const profile_t *p, const char *key)
 	return NULL;
 }
 
-/* Does value (len bytes; NULL or empty: a reset) pass conf rule c? */
-static bool
+/* Does value (len bytes; NULL or empty: a reset) pass conf rule c?
+ * REGEX_LIMIT: a pattern could not decide (the caller denies). */
+static regex_result_t
 conf_value_ok(const conf_rule_t *c, const char *value, size_t len)
 {
-	bool allowed = false;
+	regex_result_t r = REGEX_NOMATCH;
 
 	if (value == NULL || len == 0)
-		return c->resettable;
-	for (size_t j = 0; j < c->n_values && !allowed; j++)
-		allowed = regex_match(c->values[j], value, len, NULL);
-	return allowed;
+		return c->resettable ? REGEX_MATCH : REGEX_NOMATCH;
+	for (size_t j = 0; j < c->n_values && r == REGEX_NOMATCH; j++)
+		r = regex_exec(c->values[j], value, len, NULL);
+	return r;
 }
 
 /*
@@ -144,9 +170,15 @@ check_keys(const profile_t *p, const cmd_def_t *def, const char *args,
 	for (size_t i = 0; i < w.n; i++) {
 		regex_match_t m;
 		size_t klen = strlen(w.v[i]);
-		const cmd_rule_t *r = match_rules(rules, w.v[i], klen, &m);
+		bool limit = false;
+		const cmd_rule_t *r = match_rules(rules, w.v[i], klen, &m,
+		    &limit);
 		if (i > 0)
 			evbuffer_add(out, " ", 1);
+		if (limit) {
+			deny_why(v, "key '%.64s': " LIMIT_WHY, w.v[i]);
+			goto done;
+		}
 		if (r == NULL) {
 			if (confs && find_conf(p, w.v[i]) != NULL) {
 				evbuffer_add(out, w.v[i], klen);
@@ -205,11 +237,17 @@ check_confs(const profile_t *p, const char *args, size_t len, verdict_t *v)
 			    kv.v[i].key);
 			goto done;
 		}
-		if (!conf_value_ok(c, kv.v[i].value, kv.v[i].value_len)) {
-			deny_why(v, "value of '%.64s' is not allowed",
-			    kv.v[i].key);
+		switch (conf_value_ok(c, kv.v[i].value, kv.v[i].value_len)) {
+		case REGEX_MATCH:
+			continue;
+		case REGEX_LIMIT:
+			deny_why(v, "value of '%.64s': " LIMIT_WHY, kv.v[i].key);
 			goto done;
+		case REGEX_NOMATCH:
+			break;
 		}
+		deny_why(v, "value of '%.64s' is not allowed", kv.v[i].key);
+		goto done;
 	}
 	ok = true;
 done:
@@ -281,12 +319,17 @@ guard_option(const profile_t *p, const policy_ctx_t *ctx,
 			    "confs", canon);
 			return false;
 		}
-		if (!conf_value_ok(c, value, vlen)) {
-			deny_why(v, "value of %s is not allowed by confs",
-			    canon);
+		switch (conf_value_ok(c, value, vlen)) {
+		case REGEX_MATCH:
+			return true;
+		case REGEX_LIMIT:
+			deny_why(v, "value of %s: " LIMIT_WHY, canon);
 			return false;
+		case REGEX_NOMATCH:
+			break;
 		}
-		return true;
+		deny_why(v, "value of %s is not allowed by confs", canon);
+		return false;
 	}
 	deny_why(v, "unknown option class");
 	return false;
@@ -458,18 +501,21 @@ match_rule(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
 	const cmd_rule_t *rule;
 	regex_match_t m;
 	char *owned = NULL;
-	bool ok = false;
+	bool ok = false, limit = false;
 
 	v->why = rules->n > 0 ? "arguments match no rule" :
 	    "no rule for this command";
 	if (cmd->multiline) {
 		size_t len;
 		owned = multiline_subject(cmd, &len);
-		rule = match_rules(rules, owned, len, &m);
+		rule = match_rules(rules, owned, len, &m, &limit);
 	} else {
-		rule = match_args(rules, cmd->args, cmd->args_len, &m);
+		rule = match_args(rules, cmd->args, cmd->args_len, &m, &limit);
 	}
-	if (rule != NULL) {
+	if (limit) {
+		/* Undecided: denied outright, by no other way in either. */
+		v->why = LIMIT_WHY;
+	} else if (rule != NULL) {
 		if (rule->replacement != NULL) {
 			if (cmd->multiline) {
 				v->why = "replacement on a multi-line command";
@@ -511,7 +557,7 @@ policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
 		return;
 	}
 	v->kind = VERDICT_DENY;
-	FREE(v->args);
+	free_args(v);
 	FREE(v->more);
 	FREE(v->sid);
 	v->n_more = 0;
@@ -522,7 +568,7 @@ policy_check(const profile_t *p, const cmd_def_t *def, const proto_cmd_t *cmd,
 void
 verdict_clear(verdict_t *v)
 {
-	free(v->args);
+	free_args(v);
 	free(v->more);
 	free(v->sid);
 	memset(v, 0, sizeof(*v));
@@ -534,10 +580,18 @@ policy_rewrite_line(const line_rules_t *rules, const char *line, size_t len,
 {
 	regex_match_t m;
 
-	for (size_t i = 0; i < rules->n; i++)
-		if (regex_match(rules->v[i].re, line, len, &m))
+	for (size_t i = 0; i < rules->n; i++) {
+		regex_result_t r = regex_exec(rules->v[i].re, line, len, &m);
+		if (r == REGEX_MATCH)
 			return template_expand(rules->v[i].replacement, &m,
 			    vars, outlen);
+		if (r == REGEX_LIMIT) {
+			/* Undecided: nothing of the line is passed (an
+			 * event is dropped, a reply line keeps its code). */
+			*outlen = 0;
+			return xstrdup("");
+		}
+	}
 	return NULL;
 }
 

@@ -25,6 +25,8 @@
  *   the profile says del-onion-any.
  * - SETEVENTS is decided by the profile's `events` (events.h), not by
  *   command rules.
+ * - A pattern that hits PCRE2's match limit (regex.h) denies the command
+ *   outright: no later rule and no other way in is tried.
  * - The guard (guard.h) runs last, on what tor would receive: ADD_ONION
  *   Port= targets, HiddenServicePort values, LOADCONF bodies.
  *
@@ -82,7 +84,9 @@ void verdict_clear(verdict_t *v);
 
 /* Rewrite one reply or event line (without EOL) with the first rule of
  * rules whose pattern matches it whole. Return the new line (owned by the
- * caller, length in *outlen), or NULL if no rule matched. */
+ * caller, length in *outlen), or NULL if no rule matched. A pattern that
+ * hits the match limit (regex.h) gives the empty line: the line's text
+ * is not passed, and a rewritten event that is empty is dropped. */
 char *policy_rewrite_line(const line_rules_t *rules, const char *line,
     size_t len, const template_vars_t *vars, size_t *outlen);
 

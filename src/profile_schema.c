@@ -380,6 +380,11 @@ compile_pattern(struct loader *ld, const yaml_node_t *n, const char *what)
 	if (re == NULL)
 		node_err(ld, n, "%s '%s': %s at offset %zu", what,
 		    show(q, sizeof(q), src, len), err, off);
+	else if (regex_may_backtrack(re, err, sizeof(err)))
+		node_warn(ld, n, "%s '%s' can backtrack badly (%s): a long "
+		    "subject that does not match may hit the match limit, "
+		    "and is then denied", what, show(q, sizeof(q), src, len),
+		    err);
 	return re;
 }
 

@@ -7,7 +7,8 @@
  * harmless first argument where there is one, and lose the rest. Every
  * line, command or reply, is then scanned for markers that precede a
  * secret anywhere in it: key blobs ("ED25519-V3:", "RSA1024:", "x25519:"),
- * "PrivateKey=" (whose key type prefix is kept), and the hashed control
+ * "PrivateKey=" (whose key type prefix is kept), "ClientAuth=" (whose
+ * client name is kept), and the hashed control
  * passwords, both as "Key=value" (SETCONF, GETCONF replies) and as torrc
  * lines "Key value" (LOADCONF bodies, GETINFO config-text). Markers are
  * matched without regard to case or to what precedes them: scrubbing too
@@ -41,6 +42,9 @@ static const struct {
 	{ "RSA1024:", SCRUB_TOKEN },
 	{ "x25519:", SCRUB_TOKEN },
 	{ "PrivateKey=", SCRUB_KEY },
+	/* ADD_ONION ClientAuth=NAME:COOKIE (v2) and its "250-ClientAuth="
+	 * reply: the name stays, the cookie goes. */
+	{ "ClientAuth=", SCRUB_KEY },
 	{ "HashedControlPassword=", SCRUB_VALUE },
 	{ "HashedControlSessionPassword=", SCRUB_VALUE },
 };

@@ -3,7 +3,8 @@
  * logs. Secrets are: the arguments of commands flagged CMD_F_SECRET in
  * cmdtab (AUTHENTICATE, AUTHCHALLENGE, ONION_CLIENT_AUTH_ADD), private key
  * blobs in ADD_ONION ("ED25519-V3:<key>", "RSA1024:<key>"), client auth
- * keys ("x25519:<key>"), and reply lines such as "250-PrivateKey=...".
+ * keys ("x25519:<key>") and cookies ("ClientAuth=NAME:<cookie>"), and
+ * reply lines such as "250-PrivateKey=...".
  */
 #ifndef TORGATE_REDACT_H
 #define TORGATE_REDACT_H

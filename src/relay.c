@@ -159,6 +159,7 @@ emit_reply_line(session_t *s, pending_t *p, const proto_reply_line_t *line,
 	}
 	rewrite_add_framed(out, line, text, n, nlen);
 	log_rewrite(s, n, nlen);
+	memwipe(n, nlen);       /* it may be a "PrivateKey=" line */
 	free(n);
 	evbuffer_drain(in, line->len);
 }

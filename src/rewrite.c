@@ -94,6 +94,7 @@ rewrite_event(const event_rule_t *rule, struct evbuffer *ev,
 		}
 		rewrite_add_framed(rewritten, &line, text, n, nlen);
 		log_rewrite(id, n, nlen);
+		memwipe(n, nlen);
 		free(n);
 		evbuffer_drain(ev, line.len);
 	}

@@ -68,6 +68,12 @@ session_free(session_t *s)
 	if (s->wait_timer != NULL)
 		event_free(s->wait_timer);
 	s->wait_timer = NULL;
+	if (s->admitted)
+		admit_release(g->admit, &s->admit_key);
+	s->admitted = false;
+	if (s->auth_timer != NULL)
+		event_free(s->auth_timer);
+	s->auth_timer = NULL;
 	if (s->cbev != NULL)
 		bufferevent_free(s->cbev);
 	s->cbev = NULL;
@@ -129,6 +135,12 @@ session_to_client(session_t *s)
 	return evbuffer_get_length(s->cq) +
 	    (s->cbev ? evbuffer_get_length(bufferevent_get_output(s->cbev)) :
 	    0);
+}
+
+size_t
+session_client_backlog(session_t *s)
+{
+	return session_to_client(s) + s->local_bytes;
 }
 
 size_t
@@ -244,6 +256,8 @@ pending_pop(session_t *s)
 {
 	pending_t *p = &s->ring[s->ring_head];
 
+	if (p->local != NULL)
+		s->local_bytes -= p->local_len;
 	free(p->local);
 	free(p->more);
 	free(p->sid);
@@ -274,6 +288,21 @@ flush_local(session_t *s)
 	return 0;
 }
 
+/* Make p's answer text (with its CRLFs; the entry is then not sent to
+ * tor). Every local answer is set here, so that local_bytes counts them
+ * all. */
+void
+pending_set_local(session_t *s, pending_t *p, const char *text)
+{
+	if (p->local != NULL)
+		s->local_bytes -= p->local_len;
+	free(p->local);
+	p->forwarded = false;
+	p->local = xstrdup(text);
+	p->local_len = strlen(text);
+	s->local_bytes += p->local_len;
+}
+
 /* Queue a local answer (text without the final CRLF; embedded lines must
  * already end in CRLF). */
 void
@@ -281,7 +310,7 @@ reply_local(session_t *s, unsigned flags, const char *fmt, ...)
 {
 	pending_t *p = pending_push(s);
 	va_list ap;
-	char *text;
+	char *text, *line;
 	int n;
 
 	va_start(ap, fmt);
@@ -289,10 +318,11 @@ reply_local(session_t *s, unsigned flags, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		fatalx("out of memory");
-	p->local = xasprintf("%s\r\n", text);
-	p->local_len = (size_t)n + 2;
-	p->flags = flags;
+	line = xasprintf("%s\r\n", text);
+	pending_set_local(s, p, line);
+	free(line);
 	free(text);
+	p->flags = flags;
 	if (flags & P_CLOSE) {
 		s->close_queued = true;
 		bufferevent_disable(s->cbev, EV_READ);
@@ -417,15 +447,12 @@ fail_forwarded(session_t *s, bool in_data)
 
 		if (!p->forwarded)
 			continue;
-		p->forwarded = false;
-		free(p->local);
 		if (p->flags & P_INTERNAL)
-			p->local = xstrdup("");
+			pending_set_local(s, p, "");
 		else
-			p->local = xstrdup(i == 0 && in_data ?
+			pending_set_local(s, p, i == 0 && in_data ?
 			    ".\r\n" TOR_LOST_REPLY "\r\n" :
 			    TOR_LOST_REPLY "\r\n");
-		p->local_len = strlen(p->local);
 		p->flags &= ~(unsigned)(P_INTERNAL | P_RESTRICT);
 	}
 	s->n_waiting = 0;
@@ -767,10 +794,65 @@ upstream_ready(upstream_t *u, bool ok, const char *why, void *arg)
 		session_open(s);
 }
 
+/*
+ * auth-timeout: a client that has not authenticated this long after
+ * connecting is told so and closed; one whose closing answer is still
+ * unread that long after is closed at once.
+ */
+static void
+auth_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	session_t *s = arg;
+	struct timeval tv = { s->g->limits.auth_timeout, 0 };
+
+	if (s->state == S_OPEN)
+		return;
+	if (s->state == S_CLOSING) {
+		session_free(s);
+		return;
+	}
+	log_warnx("session %llu: client %s did not authenticate within %u "
+	    "seconds (auth-timeout); closing", (unsigned long long)s->id,
+	    s->peer.desc[0] ? s->peer.desc : s->admit_key.text,
+	    s->g->limits.auth_timeout);
+	reply_local(s, P_CLOSE, "514 Authentication required (none within "
+	    "%u seconds)", s->g->limits.auth_timeout);
+	(void)flush_local(s);
+	evtimer_add(s->auth_timer, &tv);
+	session_flush(s);
+}
+
+/* Count the client under its user (admit.h); false, after telling it
+ * and logging why, if that user has max-clients-per-user already. */
+static bool
+admit_client(session_t *s, int fd)
+{
+	static const char msg[] = "451 torgate: too many connections from "
+	    "this user\r\n";
+	gate_t *g = s->g;
+	unsigned n;
+
+	if (g->admit == NULL)
+		g->admit = admit_new();
+	admit_key_of(&s->peer, &s->admit_key);
+	if (admit_take(g->admit, &s->admit_key, g->limits.max_clients_per_user,
+	    &n)) {
+		s->admitted = true;
+		return true;
+	}
+	log_warnx("refusing a client on %s: %s has %u connections already "
+	    "(max-clients-per-user)", s->listener_text, s->admit_key.text, n);
+	if (write(fd, msg, sizeof(msg) - 1) < 0) {
+		/* Nothing more to do for it. */
+	}
+	return false;
+}
+
 void
 session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
     const listener_info_t *li)
 {
+	struct timeval tv = { g->limits.auth_timeout, 0 };
 	session_t *s;
 	bool ready = false;
 
@@ -815,8 +897,26 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 	 * (flush_bev). */
 	bufferevent_disable(s->cbev, EV_READ | EV_WRITE);
 
-	/* Both halves of the set-up run at once: the upstream connection
-	 * (a spare, if one is ready, serves the client at once) ... */
+	if ((s->auth_timer = evtimer_new(g->base, auth_timeout_cb, s)) ==
+	    NULL)
+		fatalx("evtimer_new failed");
+	evtimer_add(s->auth_timer, &tv);
+
+	/* Both halves of the set-up run at once: identification, which may
+	 * wait for the identifying process while other clients are served
+	 * (what the kernel says at once is in s->peer on return, enough to
+	 * count the client under its user before tor is asked for
+	 * anything) ... */
+	s->ident = ident_start(g->ident, fd, sa, salen,
+	    g->mode == MODE_LEARN ||
+	    (li->profile == NULL && needs_program(g->profiles)), &s->peer,
+	    ident_done, s);
+	if (!admit_client(s, fd)) {
+		session_free(s);
+		return;
+	}
+	/* ... and the upstream connection (a spare, if one is ready,
+	 * serves the client at once). */
 	if (!torview_is_up(g->tor)) {
 		/* Tor is away: wait for it, bounded (tor-wait-ms). */
 		wait_for_tor(s);
@@ -828,12 +928,6 @@ session_start(gate_t *g, int fd, const struct sockaddr *sa, socklen_t salen,
 		wait_for_tor(s);
 	}
 	s->up_ready = s->up != NULL && ready;
-	/* ... and identification, which may wait for the identifying
-	 * process while other clients are served. */
-	s->ident = ident_start(g->ident, fd, sa, salen,
-	    g->mode == MODE_LEARN ||
-	    (li->profile == NULL && needs_program(g->profiles)), &s->peer,
-	    ident_done, s);
 	if (s->ident == NULL)
 		identified(s);
 }
@@ -846,6 +940,8 @@ session_free_all(gate_t *g)
 	while ((s = TAILQ_FIRST(&g->sessions)) != NULL)
 		session_free(s);
 	reap_cb(-1, 0, g);
+	admit_free(g->admit);
+	g->admit = NULL;
 	if (g->reaper != NULL)
 		event_free(g->reaper);
 	g->reaper = NULL;

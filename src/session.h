@@ -41,6 +41,7 @@ typedef struct session session_t;
 TAILQ_HEAD(session_list, session);
 
 typedef struct learn_set learn_set_t;
+typedef struct admit admit_t;
 
 /* State shared by all sessions: the daemon. */
 typedef struct gate {
@@ -56,6 +57,7 @@ typedef struct gate {
 	struct event *reaper;
 	gate_mode_t mode;
 	learn_set_t *learn;         /* MODE_LEARN: what clients sent */
+	admit_t *admit;             /* connections per user (admit.h) */
 } gate_t;
 
 /* Take over accepted socket fd (non-blocking) from listener li. */

@@ -50,6 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "admit.h"
 #include "events.h"
 #include "ident.h"
 #include "policy.h"
@@ -125,6 +126,9 @@ struct session {
 	bool client_eof;                /* the client half-closed */
 	ident_req_t *ident;             /* while identifying */
 	peer_t peer;
+	admit_key_t admit_key;          /* counted under it, if admitted */
+	bool admitted;
+	struct event *auth_timer;       /* auth-timeout, from the start */
 	char *listener_profile;
 	char *listener_text;
 	profile_set_t *set;
@@ -137,6 +141,7 @@ struct session {
 	/* The pending ring. */
 	pending_t *ring;
 	size_t ring_cap, ring_head, npending;
+	size_t local_bytes;             /* answers waiting in the ring */
 	bool client_paused;             /* reading from the client paused */
 	bool upstream_paused;           /* reading from tor paused */
 	/* Pre-authentication state, as tor keeps it. */
@@ -173,6 +178,11 @@ void reply_local(session_t *s, unsigned flags, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void session_close_after_flush(session_t *s);
 size_t session_to_client(session_t *s);
+/* Bytes the client is yet to read, including the answers torgate wrote
+ * itself that wait in the pending ring for an earlier reply. */
+size_t session_client_backlog(session_t *s);
+/* Make p a local answer of text (ending in CRLF); local_bytes counts it. */
+void pending_set_local(session_t *s, pending_t *p, const char *text);
 size_t session_to_tor(session_t *s);
 /* Tor is away: may one more command wait for it? If so the wait is
  * counted (and timed); if not it gets TOR_LOST_REPLY. */

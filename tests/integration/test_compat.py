@@ -367,6 +367,26 @@ class WhonixBisq(CompatBase):
         self.setevents_ok(c, b"SETEVENTS SIGNAL CIRC ORCONN INFO NOTICE WARN "
                              b"ERR HS_DESC HS_DESC_CONTENT", [b"HS_DESC"])
 
+    def test_hostile_lines_hit_the_match_limit(self):
+        """'(\\S+) Port=(\\S+),(\\S+)' on 64 KiB lines built to make it
+        backtrack: each gives up at PCRE2's match limit and is denied
+        (never passed on to a later rule), with the limit's log line;
+        a second client is served, and a real command still passes."""
+        c, other = self.s(), self.s()
+        hostile = [b"ADD_ONION x Port=" + b"," * (65000 + i) + b" y"
+                   for i in range(3)]
+        for line in hostile:
+            self.assert_denied(c, line, line[:64])
+        self.assertTrue(self.tg.log_text().count("match limit") >= 3,
+                        self.tg.log_text()[-3000:])
+        self.assertIn("denied \"ADD_ONION", self.tg.log_text())
+        r = other.command(b"GETINFO status/bootstrap-phase\r\n")
+        self.assertEqual(r, BOOTSTRAP_DONE + OK)
+        sid = self.add_onion(
+            c, b"ADD_ONION NEW:ED25519-V3 Port=9999,9998",
+            b"ADD_ONION NEW:ED25519-V3 Port=9999,127.0.0.1:9998")
+        self.assertEqual(c.command(b"DEL_ONION " + sid + b"\r\n"), OK)
+
 
 class WhonixBitcoind(CompatBase):
     FILE = "whonix/40_bitcoind.yml"

@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import time
 import unittest
 
@@ -200,6 +201,71 @@ class LimitsTest(unittest.TestCase):
         for r in replies:
             self.assertTrue(r.startswith(b"250+config-text="), r[:40])
 
+    def test_client_that_does_not_read_local_answers(self):
+        """A client that writes thousands of commands torgate answers
+        itself (unknown and denied ones) and reads nothing: its answers
+        count towards the output bound too, so torgate stops reading it
+        instead of growing; other clients are served meanwhile, and every
+        answer arrives, in order, once it reads."""
+        c = self.connect()
+        pid = env.tg.proc.pid
+        before = rss_kib(pid)
+        # An unknown keyword is echoed in its answer: ~1 KiB out per
+        # command. Every tenth command is a denied one.
+        pad = b"X" * 1000
+
+        def cmd(i):
+            if i % 10 == 9:
+                return b"GETINFO address\r\n"
+            return b"U%08d%s\r\n" % (i, pad)
+
+        sock = c.sock
+        sock.setblocking(False)
+        sent, pending = 0, b""
+        blocked_since = None
+        deadline = time.monotonic() + 20
+        while sent < 32768 and time.monotonic() < deadline:
+            if not pending:
+                pending = b"".join(cmd(i) for i in range(sent, sent + 64))
+                sent += 64
+            try:
+                k = sock.send(pending)
+                pending = pending[k:]
+                blocked_since = None
+            except BlockingIOError:
+                if blocked_since is None:
+                    blocked_since = time.monotonic()
+                elif time.monotonic() - blocked_since > 2:
+                    break       # torgate stopped reading: as it should
+                time.sleep(0.02)
+        sock.setblocking(True)
+        print("commands built before torgate stopped reading: %d" % sent,
+              file=sys.stderr)
+        grown = rss_kib(pid) - before
+        self.assertLess(grown, 8 * 1024, "torgate grew %d KiB" % grown)
+        self.assertLess(sent, 32768, "torgate never stopped reading")
+        # Another client is served while this one does not read.
+        other = self.connect()
+        self.version(other)
+        # Read every answer, in order, while the batch in progress is
+        # finished (torgate reads it only as the client reads).
+        result = {}
+        reader = threading.Thread(target=lambda: result.update(
+            replies=c.read_replies(sent, timeout=60)))
+        reader.start()
+        sock.sendall(pending)
+        reader.join()
+        replies = result.get("replies", [])
+        self.assertEqual(len(replies), sent)
+        for i, r in enumerate(replies):
+            if i % 10 == 9:
+                self.assertEqual(r, b"510 Command filtered\r\n", i)
+            else:
+                self.assertEqual(
+                    r, b'510 Unrecognized command "U%08d%s"\r\n' % (i, pad),
+                    i)
+        self.version(c)
+
     def test_max_clients(self):
         held = [self.connect() for _ in range(MAX_CLIENTS)]
         extra = Client(env.path)
@@ -223,6 +289,259 @@ class LimitsTest(unittest.TestCase):
         for h in held[1:]:
             self.version(h)
 
+
+
+def connect_as(path, uid, gid):
+    """A client socket connected to path by a child running as uid:gid
+    (SO_PEERCRED records the connecting process), handed back over
+    SCM_RIGHTS."""
+    parent, child = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            parent.close()
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            socket.send_fds(child, [b"x"], [s.fileno()])
+            code = 0
+        finally:
+            os._exit(code)
+    child.close()
+    _, fds, _, _ = socket.recv_fds(parent, 1, 1)
+    parent.close()
+    os.waitpid(pid, 0)
+    c = Client.__new__(Client)      # a Client on the other uid's socket
+    c.addr, c.timeout = path, harness.DEFAULT_TIMEOUT
+    c.sock = socket.socket(fileno=fds[0])
+    c.sock.settimeout(c.timeout)
+    c.buf, c.eof, c.events = b"", False, []
+    return c
+
+
+class PerUserLimitTest(unittest.TestCase):
+    """max-clients-per-user and auth-timeout, set low in a config file:
+    a user's N connections are served and its next one is refused with
+    451 and a log line naming the uid, another uid is still served, and
+    a client that does not authenticate in time is closed with 514. The
+    time limit counts from the connection, so idle clients do not hold
+    their slots."""
+
+    PER_USER = 3
+    AUTH_TIMEOUT = 2
+    TOO_MANY_USER = b"451 torgate: too many connections from this user\r\n"
+    TIMED_OUT = b"514 Authentication required (none within 2 seconds)\r\n"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = harness._tempdir("tgt-user-")
+        os.chmod(cls.dir, 0o711)    # reachable by another uid
+        conf = os.path.join(cls.dir, "torgate.yml")
+        with open(conf, "w") as f:
+            f.write("max-clients-per-user: %d\nauth-timeout: %d\n"
+                    % (cls.PER_USER, cls.AUTH_TIMEOUT))
+        cls.path = os.path.join(cls.dir, "u.sock")
+        cls.tg = Torgate("unix:" + env.tap.path, [env.profiles.dir],
+                         [Listener(cls.path, profile="limits", mode="0666")],
+                         extra_args=["-c", conf], debug=False).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.tg.stop()
+        log = cls.tg.log_text()
+        cls.tg.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+        if rc != 0:
+            raise AssertionError("torgate failed (%r):\n%s" % (rc, log))
+
+    def setUp(self):
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        # Every slot is free again before the next test.
+        deadline = time.monotonic() + 10
+        while True:
+            probe = []
+            try:
+                for _ in range(self.PER_USER):
+                    probe.append(Client(self.path))
+                    self.assertEqual(probe[-1].command(
+                        b"AUTHENTICATE\r\n"), OK)
+                break
+            except (harness.ConnectionClosed, AssertionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+            finally:
+                for c in probe:
+                    c.close()
+
+    def client(self, auth=True):
+        c = Client(self.path)
+        self.clients.append(c)
+        if auth:
+            self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+        return c
+
+    def refused(self):
+        c = Client(self.path)
+        self.clients.append(c)
+        self.assertEqual(c.read_raw(timeout=5), self.TOO_MANY_USER)
+        self.assertEqual(c.expect_closed(), b"")
+
+    def test_per_user_limit(self):
+        held = [self.client() for _ in range(self.PER_USER)]
+        self.refused()
+        self.assertIn("uid %d has %d connections already "
+                      "(max-clients-per-user)" % (os.getuid(), self.PER_USER),
+                      self.tg.log_text())
+        for h in held:          # the user's admitted clients are served
+            r = h.command(b"GETINFO version\r\n")
+            self.assertTrue(r.startswith(b"250-version="), r)
+        if os.geteuid() == 0:   # another uid is still served
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            other = connect_as(self.path, nobody.pw_uid, nobody.pw_gid)
+            self.clients.append(other)
+            self.assertEqual(other.command(b"AUTHENTICATE\r\n"), OK)
+            r = other.command(b"GETINFO version\r\n")
+            self.assertTrue(r.startswith(b"250-version="), r)
+        held[0].close()
+        self.clients.remove(held[0])
+        deadline = time.monotonic() + 5
+        while True:             # the slot frees once torgate sees the close
+            c = Client(self.path)
+            self.clients.append(c)
+            try:
+                self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+                break
+            except (harness.ConnectionClosed, AssertionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def test_unauthenticated_client_is_closed(self):
+        c = self.client(auth=False)
+        self.assertEqual(c.read_raw(timeout=self.AUTH_TIMEOUT + 10),
+                         self.TIMED_OUT)
+        self.assertEqual(c.expect_closed(), b"")
+        self.assertIn("did not authenticate within %d seconds "
+                      "(auth-timeout)" % self.AUTH_TIMEOUT,
+                      self.tg.log_text())
+
+    def test_half_authenticated_client_is_closed(self):
+        """PROTOCOLINFO is not AUTHENTICATE: the clock keeps running."""
+        c = self.client(auth=False)
+        r = c.command(b"PROTOCOLINFO 1\r\n")
+        self.assertTrue(r.startswith(b"250-PROTOCOLINFO"), r)
+        self.assertEqual(c.read_raw(timeout=self.AUTH_TIMEOUT + 10),
+                         self.TIMED_OUT)
+        self.assertEqual(c.expect_closed(), b"")
+
+    def test_authenticated_client_stays(self):
+        c = self.client()
+        time.sleep(self.AUTH_TIMEOUT + 1)
+        r = c.command(b"GETINFO version\r\n")
+        self.assertTrue(r.startswith(b"250-version="), r)
+
+    def test_idle_clients_free_their_slots(self):
+        """A user's idle, unauthenticated connections fill its slots only
+        until auth-timeout closes them."""
+        idle = [self.client(auth=False) for _ in range(self.PER_USER)]
+        self.refused()
+        for c in idle:
+            self.assertEqual(c.read_raw(timeout=self.AUTH_TIMEOUT + 10),
+                             self.TIMED_OUT)
+        harness.wait_until(lambda: self.tg.log_text().count(
+            "did not authenticate") >= self.PER_USER, 10)
+        deadline = time.monotonic() + 5
+        while True:
+            c = Client(self.path)
+            self.clients.append(c)
+            try:
+                self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+                break
+            except (harness.ConnectionClosed, AssertionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+
+class NonceBoundTest(unittest.TestCase):
+    """AUTHCHALLENGE's client nonce, hex or QuotedString as tor reads it,
+    at torgate's bound (512 bytes once decoded) and one past it: at the
+    bound the answer is tor's (the server hash checks out with the cookie
+    and the decoded nonce); past it, 513 and the connection closes."""
+
+    MAX = 512
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = harness._tempdir("tgt-nonce-")
+        cls.path = os.path.join(cls.dir, "n.sock")
+        cls.tg = Torgate("unix:" + env.tap.path, [env.profiles.dir],
+                         [Listener(cls.path, profile="limits")],
+                         debug=False).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.tg.stop()
+        cls.tg.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+        assert rc == 0, rc
+
+    def challenge(self, arg, nonce):
+        c = Client(self.path)
+        try:
+            r = c.command(b"AUTHCHALLENGE SAFECOOKIE " + arg + b"\r\n")
+            m = harness.AUTHCHALLENGE_RE.match(r)
+            self.assertIsNotNone(m, r)
+            want = harness.safecookie_server_hash(
+                env.tor.cookie(), nonce, bytes.fromhex(m.group(2).decode()))
+            self.assertEqual(bytes.fromhex(m.group(1).decode()), want)
+            self.assertEqual(c.command(b"AUTHENTICATE\r\n"), OK)
+        finally:
+            c.close()
+
+    def refused(self, arg, reply):
+        c = Client(self.path)
+        try:
+            r = c.command(b"AUTHCHALLENGE SAFECOOKIE " + arg + b"\r\n")
+            self.assertEqual(r, reply)
+            self.assertEqual(c.expect_closed(), b"")
+        finally:
+            c.close()
+
+    def test_hex(self):
+        n = bytes(range(256)) * 2
+        self.challenge(n.hex().encode(), n)
+        self.challenge(n.hex().upper().encode(), n)
+        self.refused((n + b"x").hex().encode(),
+                     b"513 Invalid base16 client nonce\r\n")
+        self.refused(n.hex().encode() + b"a",     # odd: not base16
+                     b"513 Invalid base16 client nonce\r\n")
+
+    def test_quoted(self):
+        n = b"n" * self.MAX
+        self.challenge(b'"' + n + b'"', n)
+        self.refused(b'"' + n + b'n"', b"513 Invalid quoted client nonce\r\n")
+
+    def test_quoted_with_escapes(self):
+        """The bound is on the decoded bytes, not the text."""
+        self.challenge(b'"' + b"\\x41" * self.MAX + b'"', b"A" * self.MAX)
+        self.challenge(b'"' + b"\\101" * self.MAX + b'"', b"A" * self.MAX)
+        self.refused(b'"' + b"\\x41" * (self.MAX + 1) + b'"',
+                     b"513 Invalid quoted client nonce\r\n")
+
+    def test_quoted_nul(self):
+        """A NUL in a quoted value: tor's kvline takes no such value."""
+        self.refused(b'"ab\\0cd"', b"513 Invalid quoted client nonce\r\n")
+        self.refused(b'"ab\\x00cd"', b"513 Invalid quoted client nonce\r\n")
 
 
 class DescriptorLimitTest(unittest.TestCase):

@@ -90,6 +90,23 @@ START_TEST(test_flags)
 }
 END_TEST
 
+/* Secrets: exactly the commands tor wipes (control_cmd.c, CMD_FL_WIPE). */
+START_TEST(test_secret_commands)
+{
+	static const char *const wipe[] = { "ADD_ONION", "AUTHCHALLENGE",
+		"AUTHENTICATE", "DEL_ONION", "ONION_CLIENT_AUTH_ADD" };
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(wipe) / sizeof(wipe[0]); i++)
+		ck_assert_msg(cmdtab_lookup_name(wipe[i])->flags &
+		    CMD_F_SECRET, "%s", wipe[i]);
+	for (int i = 0; i < CMD_COUNT; i++)
+		if (cmdtab_get((cmd_id_t)i)->flags & CMD_F_SECRET)
+			n++;
+	ck_assert_uint_eq(n, sizeof(wipe) / sizeof(wipe[0]));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -102,6 +119,7 @@ main(void)
 	    (int)(sizeof(lookups) / sizeof(lookups[0])));
 	tcase_add_test(tc, test_nul_in_keyword);
 	tcase_add_test(tc, test_flags);
+	tcase_add_test(tc, test_secret_commands);
 	suite_add_tcase(s, tc);
 	return tg_run_suite(s);
 }

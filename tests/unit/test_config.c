@@ -121,6 +121,8 @@ dump(const config_t *c, char *buf, size_t n)
 	put(buf, n, "waitcmds", "%zu", L->tor_wait_cmds);
 	put(buf, n, "waitms", "%u", L->tor_wait_ms);
 	put(buf, n, "retrymax", "%u", L->tor_retry_max_ms);
+	put(buf, n, "peruser", "%u", L->max_clients_per_user);
+	put(buf, n, "authtimeout", "%u", L->auth_timeout);
 }
 
 /* Run config_parse with stdout and stderr caught in out and err. */
@@ -235,7 +237,23 @@ static const row_t cli_rows[] = {
 	    "usage:" },
 	{ { NULL }, NULL, CONFIG_RUN, { "line=65536", "preauth=4096",
 	    "body=262144", "reply=1048576", "pending=256", "output=1048576",
-	    "clients=16384", "pool=4" }, NULL },
+	    "clients=16384", "pool=4", "peruser=64", "authtimeout=30" },
+	    NULL },
+	/* The per-user limits as flags, at their bounds. */
+	{ { "--max-clients-per-user", "1", "--auth-timeout", "3600", NULL },
+	    NULL, CONFIG_RUN, { "peruser=1", "authtimeout=3600" }, NULL },
+	{ { "--max-clients-per-user=1048576", "--auth-timeout=1", NULL },
+	    NULL, CONFIG_RUN, { "peruser=1048576", "authtimeout=1" }, NULL },
+	{ { "--max-clients-per-user", "0", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "--max-clients-per-user must be a number from 1 to" },
+	{ { "--max-clients-per-user", "1048577", NULL }, NULL,
+	    CONFIG_EXIT_ERROR, { NULL }, "--max-clients-per-user must be" },
+	{ { "--auth-timeout", "3601", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "--auth-timeout must be a number from 1 to 3600" },
+	{ { "--auth-timeout", "0", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "--auth-timeout must be" },
+	{ { "--auth-timeout", "5s", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "--auth-timeout must be" },
 	{ { NULL }, NULL, CONFIG_RUN, { "waitcmds=64", "waitms=10000",
 	    "retrymax=5000" }, NULL },
 	/* Every option, short and long. */
@@ -367,6 +385,9 @@ static const row_t file_rows[] = {
 	{ { "--tor-wait-ms", "7", "--tor-retry-max-ms", "300", NULL },
 	    "tor-wait-ms: 9\ntor-wait-commands: 5\ntor-retry-max-ms: 400\n",
 	    CONFIG_RUN, { "waitms=7", "waitcmds=5", "retrymax=300" }, NULL },
+	{ { "--max-clients-per-user", "5", "--auth-timeout", "7", NULL },
+	    "max-clients-per-user: 50\nauth-timeout: 70\n", CONFIG_RUN,
+	    { "peruser=5", "authtimeout=7" }, NULL },
 	/* ... but the file's other keys still apply. */
 	{ { "-t", "unix:/cli", NULL }, "tor-cookie: /fc\nmax-clients: 9\n",
 	    CONFIG_RUN, { "tor=unix:/cli", "cookie=/fc", "clients=9" }, NULL },
@@ -450,6 +471,8 @@ static const struct {
 	{ "max-pending-commands", "pending", 1, 1 << 16 },
 	{ "max-output-buffer", "output", 4096, 1 << 30 },
 	{ "max-clients", "clients", 1, 1 << 20 },
+	{ "max-clients-per-user", "peruser", 1, 1 << 20 },
+	{ "auth-timeout", "authtimeout", 1, 3600 },
 	{ "upstream-pool", "pool", 0, 64 },
 	{ "tor-wait-commands", "waitcmds", 1, 1 << 16 },
 	{ "tor-wait-ms", "waitms", 1, 3600000 },

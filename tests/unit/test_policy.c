@@ -190,6 +190,113 @@ static const scase_t scases[] = {
 	{ true, "", "/bin/x", "dave", "unix", SELECT_NONE, NULL },
 };
 
+/*
+ * A pattern that hits the match limit denies the command outright: the
+ * '.*' rule after it, the key-by-key way in and the confs are not tried.
+ * Below the limit the same rules decide as usual.
+ */
+static const char limit_yaml[] =
+"- name: l\n"
+"  users: ['*']\n"
+"  apparmor-profiles: ['*']\n"
+"  commands:\n"
+"    ADD_ONION:\n"
+"      - '(\\S+) Port=(\\S+),(\\S+)'\n"
+"      - '.*'\n"
+"    GETINFO:\n"
+"      - '(\\S+),(\\S+)x'\n"
+"      - 'version'\n"
+"    SETCONF:\n"
+"      - 'nothing'\n"
+"  confs:\n"
+"    Nickname: ['(\\S+),(\\S+)x', '.*']\n"
+"  events:\n"
+"    NOTICE:\n"
+"      response:\n"
+"        - pattern: '650 NOTICE (\\S+),(\\S+)x'\n"
+"          replacement: 'rewritten'\n";
+
+static verdict_kind_t
+check_line(const profile_t *p, const char *line, verdict_t *v)
+{
+	proto_cmd_t cmd = { 0 };
+	policy_ctx_t ctx = { 0 };
+	const cmd_def_t *def;
+
+	cmd.line = (char *)line;
+	cmd.line_len = strlen(line);
+	proto_split_command(cmd.line, cmd.line_len, &cmd.keyword,
+	    &cmd.keyword_len, &cmd.args, &cmd.args_len);
+	def = cmdtab_lookup(cmd.keyword, cmd.keyword_len);
+	ck_assert_ptr_nonnull(def);
+	policy_check(p, def, &cmd, &ctx, v);
+	return v->kind;
+}
+
+START_TEST(test_match_limit_denies)
+{
+	profile_set_t *set = load(limit_yaml);
+	const profile_t *p = profile_set_find(set, "l");
+	size_t n = 65000;
+	char *line = malloc(n + 64), *ev;
+	const event_rule_t *er;
+	verdict_t v;
+	size_t outlen = 99;
+
+	ck_assert_ptr_nonnull(p);
+	/* Whonix bisq's pattern on a hostile line. */
+	memcpy(line, "ADD_ONION x Port=", 17);
+	memset(line + 17, ',', n);
+	strcpy(line + 17 + n, " y");
+	ck_assert_int_eq(check_line(p, line, &v), VERDICT_DENY);
+	ck_assert_ptr_nonnull(strstr(v.why, "match limit"));
+	verdict_clear(&v);
+	ck_assert_int_eq(check_line(p, "ADD_ONION NEW:BEST Port=80,8080", &v),
+	    VERDICT_FORWARD);
+	verdict_clear(&v);
+	/* Key by key: the limit on one key denies the command. (The 'x'
+	 * first: PCRE2 fails at once on a subject without the 'x' every
+	 * match needs.) */
+	snprintf(line, n + 64, "GETINFO version x");
+	memset(line + 17, ',', n - 20);
+	line[17 + n - 20] = '\0';
+	ck_assert_int_eq(check_line(p, line, &v), VERDICT_DENY);
+	ck_assert_ptr_nonnull(strstr(v.why, "match limit"));
+	verdict_clear(&v);
+	/* confs: a value that hits the limit is not tried on '.*'. */
+	snprintf(line, n + 64, "SETCONF Nickname=x");
+	memset(line + 18, ',', n - 20);
+	line[18 + n - 20] = '\0';
+	ck_assert_int_eq(check_line(p, line, &v), VERDICT_DENY);
+	ck_assert_ptr_nonnull(strstr(v.why, "match limit"));
+	verdict_clear(&v);
+	ck_assert_int_eq(check_line(p, "SETCONF Nickname=abc", &v),
+	    VERDICT_FORWARD);
+	verdict_clear(&v);
+	/* A response rule that gives up passes nothing of the line. */
+	er = profile_find_event(p, "NOTICE", 6);
+	ck_assert_ptr_nonnull(er);
+	ev = malloc(n + 32);
+	memcpy(ev, "650 NOTICE x", 12);
+	memset(ev + 12, ',', n - 1);
+	{
+		char *r = policy_rewrite_line(&er->response, ev, 11 + n, NULL,
+		    &outlen);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_uint_eq(outlen, 0);
+		free(r);
+		r = policy_rewrite_line(&er->response, "650 NOTICE a,bx", 15,
+		    NULL, &outlen);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_str_eq(r, "rewritten");
+		free(r);
+	}
+	free(ev);
+	free(line);
+	profile_set_unref(set);
+}
+END_TEST
+
 START_TEST(test_select)
 {
 	const scase_t *c = &scases[_i];
@@ -227,6 +334,7 @@ main(void)
 	tcase_add_loop_test(tc, test_verdicts, 0,
 	    (int)(sizeof(vcases) / sizeof(vcases[0])));
 	tcase_add_test(tc, test_response_rewrite);
+	tcase_add_test(tc, test_match_limit_denies);
 	tcase_add_loop_test(tc, test_select, 0,
 	    (int)(sizeof(scases) / sizeof(scases[0])));
 	suite_add_tcase(s, tc);

@@ -88,6 +88,13 @@ static const struct redact_case cmd_cases[] = {
 	CASE("  hashedcontrolpassword\t16:SECRET SECRET",
 	    "  hashedcontrolpassword\t[scrubbed]"),
 	CASE("PrivateKey=ED25519-V3:SECRET", "PrivateKey=ED25519-V3:[scrubbed]"),
+	CASE("ADD_ONION NEW:BEST Port=80 ClientAuth=bob:SECRET",
+	    "ADD_ONION NEW:BEST Port=80 ClientAuth=bob:[scrubbed]"),
+	CASE("ADD_ONION NEW:BEST Port=80 clientauth=bob:SECRET Flags=x",
+	    "ADD_ONION NEW:BEST Port=80 clientauth=bob:[scrubbed] Flags=x"),
+	/* a v3 client's key is public: kept */
+	CASE("ADD_ONION NEW:BEST Port=80 ClientAuthV3=ABCDEF",
+	    "ADD_ONION NEW:BEST Port=80 ClientAuthV3=ABCDEF"),
 	/* harmless lines pass unchanged */
 	CASE("", ""),
 	CASE("GETINFO version", "GETINFO version"),
@@ -114,6 +121,7 @@ static const struct redact_case reply_cases[] = {
 	    "250 HashedControlPassword=[scrubbed]"),
 	CASE("HashedControlPassword 16:SECRET",
 	    "HashedControlPassword [scrubbed]"),
+	CASE("250-ClientAuth=bob:SECRET", "250-ClientAuth=bob:[scrubbed]"),
 	CASE("250 OK", "250 OK"),
 	CASE("", ""),
 	CASE("650 STREAM 1 NEW 0 example.com:80",

@@ -4,6 +4,7 @@
  */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "regex.h"
@@ -89,6 +90,142 @@ START_TEST(test_groups)
 }
 END_TEST
 
+static tg_regex_t *
+compile(const char *pattern)
+{
+	char err[128];
+	size_t off;
+	tg_regex_t *re = regex_compile(pattern, strlen(pattern), err,
+	    sizeof(err), &off);
+
+	ck_assert_msg(re != NULL, "%s: %s", pattern, err);
+	return re;
+}
+
+/*
+ * '(.*),(.*)' on ',' + N bytes backtracks over each of them: about N
+ * steps. Just under the match limit it matches; just over it the match
+ * gives up, which is REGEX_LIMIT (never REGEX_NOMATCH) and is counted.
+ */
+START_TEST(test_match_limit_at_the_bound)
+{
+	tg_regex_t *re = compile("(.*),(.*)");
+	size_t under = REGEX_MATCH_LIMIT - 100, over = REGEX_MATCH_LIMIT + 100;
+	char *s = malloc(over + 2);
+	unsigned long hits = regex_limit_hits();
+
+	s[0] = ',';
+	memset(s + 1, 'a', over);
+	ck_assert_int_eq(regex_exec(re, s, under + 1, NULL), REGEX_MATCH);
+	ck_assert_uint_eq(regex_limit_hits(), hits);
+	ck_assert_int_eq(regex_exec(re, s, over + 1, NULL), REGEX_LIMIT);
+	ck_assert_uint_eq(regex_limit_hits(), hits + 1);
+	ck_assert(!regex_match(re, s, over + 1, NULL));
+	regex_free(re);
+	free(s);
+}
+END_TEST
+
+/* Whonix bisq's ADD_ONION pattern on a hostile 64 KiB line: given up,
+ * not a miss (before the limit, this cost over a second). A real
+ * command still matches. */
+START_TEST(test_match_limit_hostile)
+{
+	tg_regex_t *re = compile("(\\S+) Port=(\\S+),(\\S+)");
+	size_t n = 65000;
+	char *s = malloc(n + 16);
+	static const char ok[] = "ED25519-V3:abc Port=9999,127.0.0.1:9999";
+
+	memcpy(s, "x Port=", 7);
+	memset(s + 7, ',', n);
+	memcpy(s + 7 + n, " y", 2);
+	ck_assert_int_eq(regex_exec(re, s, n + 9, NULL), REGEX_LIMIT);
+	ck_assert_int_eq(regex_exec(re, ok, sizeof(ok) - 1, NULL),
+	    REGEX_MATCH);
+	ck_assert_int_eq(regex_exec(re, "x", 1, NULL), REGEX_NOMATCH);
+	regex_free(re);
+	free(s);
+}
+END_TEST
+
+/* A long subject that needs a deep JIT stack (one frame per repeat)
+ * matches: the JIT gets a stack of its own, beyond the default 32 KiB. */
+START_TEST(test_deep_repeat_matches)
+{
+	tg_regex_t *re = compile("\\S+( SERVER=\\S+)*");
+	size_t n = 0, cap = 70000;
+	char *s = malloc(cap);
+
+	n += (size_t)snprintf(s, cap, "%s", "abcdefghijklmnopqrstuvwxyz234567"
+	    "abcdefghijklmnopqrstuv");
+	for (int i = 0; i < 1300; i++)
+		n += (size_t)snprintf(s + n, cap - n, " SERVER=$%040X", i);
+	ck_assert_int_eq(regex_exec(re, s, n, NULL), REGEX_MATCH);
+	regex_free(re);
+	free(s);
+}
+END_TEST
+
+static const struct {
+	const char *pattern;
+	bool risky;
+} backtrack_cases[] = {
+	/* adjacent unbounded quantifiers over overlapping classes */
+	{ "(\\S+) Port=(\\S+),(\\S+)", true },
+	{ "(\\S+):(\\S+) Port=9999,(\\S+)", true },
+	{ "(.*),(.*)x", true },
+	{ ".*.*,", true },
+	{ "(\\S+)=\\S*", true },
+	{ "\\w+\\d+", true },
+	{ "[a-z]+[a-f0-9]*", true },
+	{ "(?:a|b)+b+", true },
+	{ "(\\S+)?\\S+", true },
+	/* nested: a repeated group whose end runs into its start */
+	{ "(a+)+", true },
+	{ "(\\S+\\s?)*", true },
+	{ "(?:x|\\d+)*", true },
+	/* linear */
+	{ "(.*),(.*)", false },
+	{ ".*.*", false },
+	{ ".* .*", false },
+	{ "250-(\\S+)=.*", false },
+	{ "(650 HS_DESC FAILED .* REASON=UPLOAD_REJECTED(?: .*)?)", false },
+	{ "\\S+( SERVER=\\S+)*", false },
+	{ "(\\S+) Port=(\\S+)", false },
+	{ "NEW:(\\S+) Port=9999,(\\S+)", false },
+	{ "\\d+\\.\\d+", false },
+	{ "[a-z]+[0-9]+", false },
+	{ "(\\w+,)*", false },
+	{ ".*", false },
+	{ "(?s).*", false },
+	{ "version", false },
+	{ "\\S++,\\S+", false },
+	{ "(?>\\S+),\\S+", false },
+	{ "[^,]+,[^,]+", false },
+	{ "650 HS_DESC CREATED (\\S+) (\\S+) (\\S+) \\S+ (.+)", false },
+	{ "250-status/bootstrap-phase=.*", false },
+	{ "(?P<sid>[a-z2-7]{56}) Flags=(\\S+)", false },
+	{ "a{2,}b{1,5}", false },
+	{ "\\Q.*.*\\E", false },
+	{ "x(?=.*)y.*", false },
+	{ "[\\d]+[^\\d]+", false },
+};
+
+START_TEST(test_may_backtrack)
+{
+	char why[128] = "";
+	tg_regex_t *re = compile(backtrack_cases[_i].pattern);
+	bool risky = regex_may_backtrack(re, why, sizeof(why));
+
+	ck_assert_msg(risky == backtrack_cases[_i].risky, "'%s': %s (%s)",
+	    backtrack_cases[_i].pattern, risky ? "flagged" : "not flagged",
+	    why);
+	if (risky)
+		ck_assert(strstr(why, "offset") != NULL);
+	regex_free(re);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -98,6 +235,11 @@ main(void)
 	tcase_add_loop_test(tc, test_match, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_groups);
+	tcase_add_test(tc, test_match_limit_at_the_bound);
+	tcase_add_test(tc, test_match_limit_hostile);
+	tcase_add_test(tc, test_deep_repeat_matches);
+	tcase_add_loop_test(tc, test_may_backtrack, 0,
+	    (int)(sizeof(backtrack_cases) / sizeof(backtrack_cases[0])));
 	suite_add_tcase(s, tc);
 	return tg_run_suite(s);
 }
