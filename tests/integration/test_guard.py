@@ -311,6 +311,21 @@ class Loadconf(Case):
             self.assertEqual(d.command(b"GETCONF HiddenServicePort\r\n"),
                              b"250 HiddenServicePort\r\n")
 
+    def test_left_out_options_are_reset(self):
+        """LOADCONF replaces the whole configuration: tor resets what the
+        body leaves out (the defaults file is not read again), so an
+        innocent body drops CookieAuthentication and leaves a control
+        port from tor's command line open to anyone. The open profile
+        may not reset the guarded options, so such a body is denied."""
+        c = self.s("open")
+        for body in (b"SafeLogging 1\r\n", b"DisableNetwork 1\r\n",
+                     b"CookieAuthentication 1\r\n", b""):
+            with self.subTest(body=body):
+                self.denied_body(c, body)
+        with env.tor.direct() as d:
+            self.assertEqual(d.command(b"GETCONF CookieAuthentication\r\n"),
+                             b"250 CookieAuthentication=1\r\n")
+
 
 del GateCase
 
