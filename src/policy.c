@@ -369,8 +369,42 @@ guard_add_onion(const profile_t *p, const policy_ctx_t *ctx,
 	return true;
 }
 
+/*
+ * LOADCONF replaces tor's whole configuration: every option the body
+ * leaves out goes back to tor's built-in default (the defaults file is not
+ * read again; only the command line stays). For a guarded option that is
+ * a RESETCONF, and it needs the same permission: "SafeLogging 1" alone
+ * would drop CookieAuthentication and leave a control port that asks for
+ * no authentication, or open the default SocksPort.
+ */
+static bool
+loadconf_resets_ok(const profile_t *p, const torrc_t *rc, verdict_t *v)
+{
+	torrc_opt_t kind;
+	const char *name;
+
+	for (size_t i = 0; (name = torrc_guarded(i, &kind)) != NULL; i++) {
+		const conf_rule_t *c;
+		bool set = false;
+		if (kind != TORRC_OPT_GUARDED)
+			continue;
+		for (size_t j = 0; j < rc->n && !set; j++)
+			set = torrc_same_option(rc->v[j].key, name);
+		if (set)
+			continue;
+		c = find_conf(p, name);
+		if (c == NULL || !conf_value_ok(c, NULL, 0)) {
+			deny_why(v, "the body leaves out %s, which tor would "
+			    "reset: the profile's confs must allow resetting "
+			    "it", name);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* LOADCONF: the body as tor reads it (CmdData, then torrc), line by line
- * like SETCONF. */
+ * like SETCONF, and what it leaves out. */
 static bool
 guard_loadconf(const profile_t *p, const policy_ctx_t *ctx,
     const proto_cmd_t *cmd, const char *args, size_t len, verdict_t *v)
@@ -391,6 +425,8 @@ guard_loadconf(const profile_t *p, const policy_ctx_t *ctx,
 	for (size_t i = 0; i < rc.n && ok; i++)
 		ok = guard_option(p, ctx, &o, rc.v[i].key, rc.v[i].value,
 		    strlen(rc.v[i].value), v);
+	if (ok)
+		ok = loadconf_resets_ok(p, &rc, v);
 	torrc_clear(&rc);
 	free(text);
 	return ok;

@@ -21,6 +21,7 @@
  * - Once tor has marked the connection for close it answers nothing.
  * Each of these ends the upstream connection, which ends the session.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -512,6 +513,23 @@ find_kwarg(const char *args, size_t len, const char *key, size_t *vlen)
 	return false;
 }
 
+/* tor_parse_long(v, 10, 0, 65535, &ok, NULL) on v[0..len): strtol's
+ * reading (a sign, leading zeros), the whole value, in range. */
+static bool
+maxstreams_ok(const char *v, size_t len)
+{
+	char *s = xmemdup_nul(v, len), *end;
+	long n;
+	bool ok;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	ok = errno != ERANGE && end != s && *end == '\0' && n >= 0 &&
+	    n <= 65535;
+	free(s);
+	return ok;
+}
+
 /* ADD_ONION: would tor's handler, taking the keyword arguments in order,
  * reach a ClientAuth= one (and then answer nothing)? Earlier Flags= and
  * MaxStreams= are checked as tor does, so that tor's own error is kept
@@ -533,16 +551,7 @@ add_onion_reaches_clientauth(const char *args, size_t len)
 		if (is_kwarg(w, wlen, "ClientAuth"))
 			return true;
 		if (is_kwarg(w, wlen, "MaxStreams")) {
-			size_t n = wlen - 11;
-			long v = 0;
-			if (n == 0 || n > 5)
-				return false;
-			for (size_t k = 11; k < wlen; k++) {
-				if (w[k] < '0' || w[k] > '9')
-					return false;
-				v = v * 10 + (w[k] - '0');
-			}
-			if (v > 65535)
+			if (!maxstreams_ok(w + 11, wlen - 11))
 				return false;
 		} else if (is_kwarg(w, wlen, "Flags")) {
 			size_t k = 6, n = 0;

@@ -406,3 +406,12 @@ torrc_same_option(const char *a, const char *b)
 {
 	return strcasecmp(expand_alias(a), expand_alias(b)) == 0;
 }
+
+const char *
+torrc_guarded(size_t i, torrc_opt_t *kind)
+{
+	if (i >= ARRAY_LEN(guarded))
+		return NULL;
+	*kind = guarded[i].kind;
+	return guarded[i].name;
+}

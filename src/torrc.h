@@ -74,4 +74,10 @@ torrc_opt_t torrc_option(const char *key, const char **canon);
  * aliases; a prefix never counts as the same.) */
 bool torrc_same_option(const char *a, const char *b);
 
+/* The i-th option the guard looks at, in tor's spelling, and its class
+ * (TORRC_OPT_HS_PORT or TORRC_OPT_GUARDED) in *kind; NULL past the last.
+ * LOADCONF resets every option its body leaves out, so the guard must
+ * know them all. */
+const char *torrc_guarded(size_t i, torrc_opt_t *kind);
+
 #endif

@@ -36,10 +36,13 @@ torview_new(struct event_base *base, const upstream_conf_t *conf,
 	tv->conf.hint = &tv->hint;
 	/* The guard compares unix targets by the file they resolve to. */
 	tv->guard.resolve = addr_file_id;
-	for (size_t i = 0; i < n_own; i++) {
+	for (size_t i = 0; i < n_own; i++)
 		guard_targets_add(&tv->own, &own[i]);
-		guard_targets_add(&tv->guard, &own[i]);
-	}
+	/* The address torgate reaches tor through is a control listener
+	 * whatever tor lists (or if it lists nothing). */
+	guard_targets_add(&tv->own, &conf->addr);
+	for (size_t i = 0; i < tv->own.n; i++)
+		guard_targets_add(&tv->guard, &tv->own.v[i]);
 	tv->onions = onions_new();
 	tv->version = xstrdup("");
 	tv->retry_max_ms = RETRY_MAX_MS_DEFAULT;

@@ -96,7 +96,8 @@ void torview_set_retry_max(torview_t *tv, unsigned ms);
  * SAFECOOKIE hint and the spare connections. */
 void torview_reset(torview_t *tv);
 
-/* What the guard protects: tor's control listeners and torgate's own. */
+/* What the guard protects: tor's control listeners (those it lists and
+ * the one torgate reaches it through) and torgate's own. */
 const guard_targets_t *torview_guard(const torview_t *tv);
 /* tor's SOCKS listeners. */
 const guard_targets_t *torview_socks(const torview_t *tv);

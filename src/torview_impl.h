@@ -22,7 +22,7 @@ struct torview {
 	struct event_base *base;
 	upstream_conf_t conf;
 	upstream_hint_t hint;
-	guard_targets_t own;        /* torgate's listeners */
+	guard_targets_t own;        /* torgate's listeners, tor's address */
 	guard_targets_t guard;      /* those plus tor's control listeners */
 	char *tor_listeners;        /* tor's list as last reported */
 	guard_targets_t socks;      /* tor's SOCKS listeners */

@@ -16,12 +16,14 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import harness  # noqa: E402
 import itkit  # noqa: E402
-from harness import Listener  # noqa: E402
+from harness import Client, Listener  # noqa: E402
 from itkit import FILTERED, GateCase  # noqa: E402
 
 _top = os.environ.get("TOP_SRCDIR") or os.path.join(
@@ -310,6 +312,108 @@ class Loadconf(Case):
         with env.tor.direct() as d:
             self.assertEqual(d.command(b"GETCONF HiddenServicePort\r\n"),
                              b"250 HiddenServicePort\r\n")
+
+    def test_left_out_options_are_reset(self):
+        """LOADCONF replaces the whole configuration: tor resets what the
+        body leaves out (the defaults file is not read again), so an
+        innocent body drops CookieAuthentication and leaves a control
+        port from tor's command line open to anyone. The open profile
+        may not reset the guarded options, so such a body is denied."""
+        c = self.s("open")
+        for body in (b"SafeLogging 1\r\n", b"DisableNetwork 1\r\n",
+                     b"CookieAuthentication 1\r\n", b""):
+            with self.subTest(body=body):
+                self.denied_body(c, body)
+        with env.tor.direct() as d:
+            self.assertEqual(d.command(b"GETCONF CookieAuthentication\r\n"),
+                             b"250 CookieAuthentication=1\r\n")
+
+
+class UnlistingTor:
+    """A control socket that does not list its control listeners (as a
+    filter in front of tor may refuse GETINFO net/listeners/control):
+    NULL authentication, 552 for every GETINFO key (torgate's fences
+    included), a service for every ADD_ONION."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "ctl")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(8)
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c,),
+                             daemon=True).start()
+
+    @staticmethod
+    def reply(line):
+        if line.startswith(b"PROTOCOLINFO"):
+            return (b'250-PROTOCOLINFO 1\r\n250-AUTH METHODS=NULL\r\n'
+                    b'250-VERSION Tor="0.4.9.11"\r\n250 OK\r\n')
+        if line.startswith(b"GETINFO "):
+            return b'552 Unrecognized key "%s"\r\n' % line.split()[1]
+        if line.startswith(b"ADD_ONION "):
+            return b"250-ServiceID=" + b"a" * 56 + b"\r\n250 OK\r\n"
+        return b"250 OK\r\n"
+
+    def _serve(self, c):
+        buf = b""
+        try:
+            while True:
+                data = c.recv(4096)
+                if not data:
+                    return
+                buf += data
+                while b"\r\n" in buf:
+                    line, buf = buf.split(b"\r\n", 1)
+                    c.sendall(self.reply(line))
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class UnlistedListeners(unittest.TestCase):
+    """When tor does not list its control listeners, the guard still
+    knows the one torgate reaches tor through."""
+
+    def test_target_is_the_address_torgate_dials(self):
+        d = env.tempdir("tgt-unlisted-")
+        fake = UnlistingTor(d)
+        self.addCleanup(fake.close)
+        p = env.profiles()
+        p.add("unixok2", {"ADD_ONION": [".*"]},
+              extra="  client-unix-targets: true\n")
+        lst = Listener(os.path.join(d, "gate.sock"), profile="unixok2")
+        tg = harness.Torgate("unix:" + fake.path, [p.dir], [lst])
+        tg.start()
+        env.daemons.append(tg)
+        self.addCleanup(lambda: self.assertIsNone(env.stop_daemon(tg)))
+        with Client(lst.addr) as c:
+            self.assertEqual(c.command(b"AUTHENTICATE\r\n"), itkit.OK)
+            self.assertEqual(c.command(b"ADD_ONION NEW:ED25519-V3 Port=80,"
+                                       b"unix:" + fake.path.encode()
+                                       + b"\r\n"), FILTERED)
+            # another unix target still passes
+            rep = c.command(b"ADD_ONION NEW:ED25519-V3 Port=80,unix:"
+                            + G["app"].encode() + b"\r\n")
+            self.assertTrue(rep.startswith(b"250-ServiceID="), rep)
 
 
 del GateCase

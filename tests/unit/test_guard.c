@@ -13,6 +13,7 @@
 #include "guard.h"
 #include "policy.h"
 #include "profile.h"
+#include "torrc.h"
 
 static guard_targets_t g;
 
@@ -375,32 +376,44 @@ static const pcase_t pcases[] = {
 	{ "listed", "SETCONF SocksP=127.0.0.1:9150", NULL, false },
 	{ "listed", "SETCONF EntryNodes=x", NULL, true },   /* tor's alias */
 	/* LOADCONF: the body as tor reads it. */
-	{ "open", "+LOADCONF", "SafeLogging 1\r\n", true },
-	{ "open", "+LOADCONF", "HiddenServicePort 80 8080\r\n", true },
-	{ "open", "+LOADCONF", "HiddenServicePort 80 9051\r\n", false },
-	{ "open", "+LOADCONF", ".HiddenServicePort 80 9051\r\n", false },
-	{ "open", "+LOADCONF", "..HiddenServicePort 80 9051\r\n", true },
-	{ "open", "+LOADCONF", "  hiddenserviceport   9051\r\n", false },
-	{ "open", "+LOADCONF", "HiddenServicePort \"80 9051\"\r\n", false },
-	{ "open", "+LOADCONF", "HiddenServicePort \"80 \\x39051\"\r\n", false },
-	{ "open", "+LOADCONF", "HiddenServicePort 80 \\\r\n9051\r\n", false },
-	{ "open", "+LOADCONF", "HiddenServicePort 80 \\\r\n# c\r\n9051\r\n",
+	{ "loadall", "+LOADCONF", "SafeLogging 1\r\n", true },
+	{ "loadall", "+LOADCONF", "HiddenServicePort 80 8080\r\n", true },
+	{ "loadall", "+LOADCONF", "HiddenServicePort 80 9051\r\n", false },
+	{ "loadall", "+LOADCONF", ".HiddenServicePort 80 9051\r\n", false },
+	{ "loadall", "+LOADCONF", "..HiddenServicePort 80 9051\r\n", true },
+	{ "loadall", "+LOADCONF", "  hiddenserviceport   9051\r\n", false },
+	{ "loadall", "+LOADCONF", "HiddenServicePort \"80 9051\"\r\n", false },
+	{ "loadall", "+LOADCONF",
+	  "HiddenServicePort \"80 \\x39051\"\r\n", false },
+	{ "loadall", "+LOADCONF",
+	  "HiddenServicePort 80 \\\r\n9051\r\n", false },
+	{ "loadall", "+LOADCONF", "HiddenServicePort 80 \\\r\n# c\r\n9051\r\n",
 	  false },
-	{ "open", "+LOADCONF", "HiddenServicePort\\\r\n 80 9051\r\n", false },
-	{ "open", "+LOADCONF", "HiddenServicePort 80 9051#c\r\n", false },
-	{ "open", "+LOADCONF", "HiddenServicePort#c\r\n80 9051\r\n", true },
-	{ "open", "+LOADCONF", "+HiddenServicePort 80 9051\r\n", false },
-	{ "open", "+LOADCONF", "/HiddenServicePort 80 9051\r\n", true },
-	{ "open", "+LOADCONF", "HiddenServiceP 80 8080\r\n", false },
-	{ "open", "+LOADCONF", "SafeLogging 1\r\nControlPort 9999\r\n",
+	{ "loadall", "+LOADCONF",
+	  "HiddenServicePort\\\r\n 80 9051\r\n", false },
+	{ "loadall", "+LOADCONF", "HiddenServicePort 80 9051#c\r\n", false },
+	{ "loadall", "+LOADCONF", "HiddenServicePort#c\r\n80 9051\r\n", true },
+	{ "loadall", "+LOADCONF", "+HiddenServicePort 80 9051\r\n", false },
+	{ "loadall", "+LOADCONF", "/HiddenServicePort 80 9051\r\n", true },
+	{ "loadall", "+LOADCONF", "HiddenServiceP 80 8080\r\n", false },
+	{ "loadall", "+LOADCONF", "SafeLogging 1\r\nControlPort 9999\r\n",
 	  false },
-	{ "open", "+LOADCONF", "%include /tmp/x\r\n", false },
-	{ "open", "+LOADCONF", "+%include /tmp/x\r\n", false },
-	{ "open", "+LOADCONF", "HiddenServicePort \"80 9051\r\n", false },
-	{ "open", "+LOADCONF", "HiddenServicePort \"80 8080\" x\r\n", false },
-	{ "listed", "+LOADCONF", "SocksPort 127.0.0.1:9150\r\n", true },
-	{ "listed", "+LOADCONF", "SocksPort 127.0.0.1:9150\r\n"
+	{ "loadall", "+LOADCONF", "%include /tmp/x\r\n", false },
+	{ "loadall", "+LOADCONF", "+%include /tmp/x\r\n", false },
+	{ "loadall", "+LOADCONF", "HiddenServicePort \"80 9051\r\n", false },
+	{ "loadall", "+LOADCONF",
+	  "HiddenServicePort \"80 8080\" x\r\n", false },
+	{ "loadall", "+LOADCONF", "SocksPort 127.0.0.1:9150\r\n", true },
+	{ "loadall", "+LOADCONF", "SocksPort 127.0.0.1:9150\r\n"
 	  "SocksPort 0.0.0.0:1\r\n", false },
+	/* LOADCONF resets every option its body leaves out: a guarded one
+	 * needs confs that allow resetting it (CookieAuthentication dropped
+	 * leaves a control port without authentication). */
+	{ "open", "+LOADCONF", "SafeLogging 1\r\n", false },
+	{ "open", "+LOADCONF", "CookieAuthentication 1\r\n", false },
+	{ "listed", "+LOADCONF", "SocksPort 127.0.0.1:9150\r\n", false },
+	{ "loadall", "+LOADCONF", "", true },
+	{ "loadall", "+LOADCONF", "/SocksPort\r\n", true },
 	/* ADD_ONION after the replacement: the bisq shape. */
 	{ "open", "ADD_ONION NEW:X Port=80,8080", NULL, true },
 	{ "open", "ADD_ONION NEW:X Port=80,+9051", NULL, false },
@@ -413,12 +426,36 @@ static const pcase_t pcases[] = {
 	{ "open", "ADD_ONION NEW:X Port=80,unix:/run/app.sock", NULL, false },
 };
 
+/* The static profiles, and "loadall": LOADCONF with confs that let it
+ * reset every guarded option (SocksPort also set to one address). */
+static char *
+all_yaml(void)
+{
+	size_t cap = strlen(yaml) + 8192, n;
+	char *out = malloc(cap);
+	torrc_opt_t kind;
+	const char *name;
+
+	ck_assert_ptr_nonnull(out);
+	n = (size_t)snprintf(out, cap, "%s- name: loadall\n  commands:\n"
+	    "    LOADCONF: ['(?s).*']\n  confs:\n", yaml);
+	for (size_t i = 0; (name = torrc_guarded(i, &kind)) != NULL; i++) {
+		ck_assert(n < cap);
+		n += (size_t)snprintf(out + n, cap - n, "    %s: [%s'']\n",
+		    name, strcmp(name, "SocksPort") == 0 ?
+		    "'127\\.0\\.0\\.1:9150', " : "");
+	}
+	ck_assert(n < cap);
+	return out;
+}
+
 START_TEST(test_policy_rows)
 {
 	const pcase_t *c = &pcases[_i];
 	profile_diag_t d = { 0 };
-	profile_set_t *set = profile_set_load_buffer("g.yml", yaml,
-	    strlen(yaml), &d);
+	char *text = all_yaml();
+	profile_set_t *set = profile_set_load_buffer("g.yml", text,
+	    strlen(text), &d);
 	const profile_t *p;
 	template_vars_t vars = { { "127.0.0.1", "4444", "127.0.0.1", "951" } };
 	policy_ctx_t ctx = { .vars = &vars, .guard = &g };
@@ -449,6 +486,7 @@ START_TEST(test_policy_rows)
 	verdict_clear(&v);
 	proto_cmd_clear(&cmd);
 	profile_set_unref(set);
+	free(text);
 }
 END_TEST
 

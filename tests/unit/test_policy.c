@@ -9,6 +9,7 @@
 
 #include "policy.h"
 #include "profile.h"
+#include "torrc.h"
 
 static const char profile_yaml[] =
 "- name: t\n"
@@ -88,10 +89,32 @@ load(const char *yaml)
 	return set;
 }
 
+/* profile_yaml, its last profile with confs that let LOADCONF reset every
+ * guarded option (a body leaves out all it does not set). */
+static char *
+resettable_yaml(void)
+{
+	size_t cap = sizeof(profile_yaml) + 4096, n;
+	char *out = malloc(cap);
+	torrc_opt_t kind;
+	const char *name;
+
+	ck_assert_ptr_nonnull(out);
+	n = (size_t)snprintf(out, cap, "%s  confs:\n", profile_yaml);
+	for (size_t i = 0; (name = torrc_guarded(i, &kind)) != NULL; i++) {
+		ck_assert(n < cap);
+		n += (size_t)snprintf(out + n, cap - n, "    %s: ['']\n",
+		    name);
+	}
+	ck_assert(n < cap);
+	return out;
+}
+
 START_TEST(test_verdicts)
 {
 	const vcase_t *c = &vcases[_i];
-	profile_set_t *set = load(profile_yaml);
+	char *text = resettable_yaml();
+	profile_set_t *set = load(text);
 	const profile_t *p = profile_set_find(set, "t");
 	template_vars_t vars = { { "10.0.0.5", "4444", "127.0.0.1", "951" } };
 	policy_ctx_t ctx = { .vars = &vars };
@@ -128,6 +151,35 @@ START_TEST(test_verdicts)
 		ck_assert(strcmp(v.why, "no rule for this command") != 0 ||
 		    p->cmds[def->id].n == 0);
 	}
+	verdict_clear(&v);
+	proto_cmd_clear(&cmd);
+	profile_set_unref(set);
+	free(text);
+}
+END_TEST
+
+/* Without those confs, a LOADCONF body that leaves out a guarded option
+ * is denied: tor would reset it (CookieAuthentication to 0). */
+START_TEST(test_loadconf_resets)
+{
+	profile_set_t *set = load(profile_yaml);
+	const profile_t *p = profile_set_find(set, "t");
+	template_vars_t vars = { { "10.0.0.5", "4444", "127.0.0.1", "951" } };
+	policy_ctx_t ctx = { .vars = &vars };
+	proto_cmd_t cmd = { 0 };
+	verdict_t v;
+
+	cmd.line = strdup("+LOADCONF x");
+	cmd.line_len = strlen(cmd.line);
+	cmd.multiline = true;
+	proto_split_command(cmd.line, cmd.line_len, &cmd.keyword,
+	    &cmd.keyword_len, &cmd.args, &cmd.args_len);
+	cmd.body = strdup("SafeLogging 1\r\n");
+	cmd.body_len = strlen(cmd.body);
+	policy_check(p, cmdtab_lookup(cmd.keyword, cmd.keyword_len), &cmd,
+	    &ctx, &v);
+	ck_assert_int_eq(v.kind, VERDICT_DENY);
+	ck_assert_ptr_nonnull(strstr(v.why, "which tor would reset"));
 	verdict_clear(&v);
 	proto_cmd_clear(&cmd);
 	profile_set_unref(set);
@@ -333,6 +385,7 @@ main(void)
 
 	tcase_add_loop_test(tc, test_verdicts, 0,
 	    (int)(sizeof(vcases) / sizeof(vcases[0])));
+	tcase_add_test(tc, test_loadconf_resets);
 	tcase_add_test(tc, test_response_rewrite);
 	tcase_add_test(tc, test_match_limit_denies);
 	tcase_add_loop_test(tc, test_select, 0,

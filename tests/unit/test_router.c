@@ -357,6 +357,20 @@ static const misreply_case_t misreply_cases[] = {
 	  NULL },
 	{ CMD_ADD_ONION, "NEW:BEST Flags= ClientAuth=x", NULL },
 	{ CMD_ADD_ONION, "NEW:BEST MaxStreams=65536 ClientAuth=x", NULL },
+	/* MaxStreams as tor_parse_long() reads it (strtol, base 10): a
+	 * sign and any number of leading zeros pass, and tor goes on to
+	 * ClientAuth= and answers nothing. */
+	{ CMD_ADD_ONION, "NEW:BEST Port=80 MaxStreams=+5 ClientAuth=x",
+	  "512 Unrecognized keyword argument \"ClientAuth\"" },
+	{ CMD_ADD_ONION, "NEW:BEST Port=80 MaxStreams=000005 ClientAuth=x",
+	  "512 Unrecognized keyword argument \"ClientAuth\"" },
+	{ CMD_ADD_ONION, "NEW:BEST Port=80 MaxStreams=-0 ClientAuth=x",
+	  "512 Unrecognized keyword argument \"ClientAuth\"" },
+	{ CMD_ADD_ONION, "NEW:BEST MaxStreams=-1 ClientAuth=x", NULL },
+	{ CMD_ADD_ONION, "NEW:BEST MaxStreams=5x ClientAuth=x", NULL },
+	{ CMD_ADD_ONION, "NEW:BEST MaxStreams= ClientAuth=x", NULL },
+	{ CMD_ADD_ONION, "NEW:BEST MaxStreams=99999999999999999999 "
+	  "ClientAuth=x", NULL },
 	{ CMD_ADD_ONION, "ClientAuth=x", NULL },
 	{ CMD_GETINFO, "ClientName=0123456789abcdefghij", NULL },
 };
