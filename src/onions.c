@@ -22,6 +22,8 @@ typedef struct onion {
 	uint32_t hash;
 	uint32_t len;
 	bool detached;      /* created with Flags=Detach */
+	uint64_t conn;      /* not detached: the connection it lives on (the
+	                     * session's id), 0 if not known */
 } onion_t;
 
 struct onions {
@@ -150,6 +152,7 @@ onions_add(onions_t *o, const char *profile, const char *sid, size_t len)
 		free(o->slot[i].profile);
 		o->slot[i].profile = xstrdup(profile);
 		o->slot[i].detached = false;
+		o->slot[i].conn = 0;
 		return true;
 	}
 	if (o->n >= ONIONS_MAX)
@@ -218,6 +221,37 @@ onions_set_detached(onions_t *o, const char *sid, size_t len, bool detached)
 	if (i == SIZE_MAX)
 		return false;
 	o->slot[i].detached = detached;
+	if (detached)
+		o->slot[i].conn = 0;
+	return true;
+}
+
+bool
+onions_set_conn(onions_t *o, const char *sid, size_t len, uint64_t conn)
+{
+	size_t i = find(o, sid, len, sid_hash(o, sid, len));
+
+	if (i == SIZE_MAX || o->slot[i].detached)
+		return false;
+	o->slot[i].conn = conn;
+	return true;
+}
+
+bool
+onions_on_conn(const onions_t *o, const char *sid, size_t len, uint64_t conn)
+{
+	size_t i = find(o, sid, len, sid_hash(o, sid, len));
+
+	return i != SIZE_MAX && conn != 0 && !o->slot[i].detached &&
+	    o->slot[i].conn == conn;
+}
+
+bool
+onions_forget_conn(onions_t *o, const char *sid, size_t len, uint64_t conn)
+{
+	if (!onions_on_conn(o, sid, len, conn))
+		return false;
+	onions_remove(o, sid, len);
 	return true;
 }
 

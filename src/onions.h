@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define ONIONS_MAX 65536
 
@@ -38,6 +39,20 @@ size_t onions_count(const onions_t *o);
 bool onions_set_detached(onions_t *o, const char *sid, size_t len,
     bool detached);
 bool onions_is_detached(const onions_t *o, const char *sid, size_t len);
+/*
+ * A service not detached lives as long as the control connection that
+ * made it: onions_set_conn() ties the recorded sid to that connection
+ * (conn: the session's id, not 0; false if sid is not recorded or is
+ * detached), and when the connection ends, onions_forget_conn() forgets
+ * sid if it is still tied to conn -- not if it was deleted and created
+ * again since, on another connection or detached; true if it did).
+ * Re-adding a service or marking it detached unties it.
+ */
+bool onions_set_conn(onions_t *o, const char *sid, size_t len, uint64_t conn);
+bool onions_on_conn(const onions_t *o, const char *sid, size_t len,
+    uint64_t conn);
+bool onions_forget_conn(onions_t *o, const char *sid, size_t len,
+    uint64_t conn);
 /* Call fn for every detached service, in no particular order. fn may
  * change marks (onions_set_detached) but must not add or remove. */
 void onions_each_detached(const onions_t *o,

@@ -44,10 +44,12 @@ teach_add_onion(session_t *s, const pending_t *p,
 	v = text + 4 + sizeof(sid) - 1;
 	n = line->text_len - 4 - (sizeof(sid) - 1);
 	if (!torview_onion_added(s->g->tor, s->profile->name, v, n,
-	    (p->flags & P_DETACH) != 0))
+	    (p->flags & P_DETACH) != 0, s->id))
 		log_warnx("session %llu: too many onion services to remember; "
 		    "this one cannot be deleted through torgate",
 		    (unsigned long long)s->id);
+	else if (!(p->flags & P_DETACH))
+		session_note_onion(s, v, n);
 }
 
 /* DEL_ONION: "250 OK" -- the service is gone. */

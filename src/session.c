@@ -40,6 +40,50 @@ reap_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* ---- onion services that live on the connection to tor ---------------- */
+
+void
+session_note_onion(session_t *s, const char *sid, size_t len)
+{
+	onions_t *o = torview_onions(s->g->tor);
+
+	if (s->n_onion_sids == s->cap_onion_sids) {
+		/* Before growing, drop the services that are no longer this
+		 * connection's (deleted, or made again elsewhere): what stays
+		 * is in the ownership table, so the list holds at most twice
+		 * ONIONS_MAX. */
+		size_t k = 0;
+		for (size_t i = 0; i < s->n_onion_sids; i++) {
+			char *x = s->onion_sids[i];
+			if (onions_on_conn(o, x, strlen(x), s->id))
+				s->onion_sids[k++] = x;
+			else
+				free(x);
+		}
+		s->n_onion_sids = k;
+		if (k >= s->cap_onion_sids / 2) {
+			s->cap_onion_sids = s->cap_onion_sids ?
+			    s->cap_onion_sids * 2 : 4;
+			s->onion_sids = xreallocarray(s->onion_sids,
+			    s->cap_onion_sids, sizeof(*s->onion_sids));
+		}
+	}
+	s->onion_sids[s->n_onion_sids++] = xmemdup_nul(sid, len);
+}
+
+/* The connection to tor ended: so did the services made on it. */
+static void
+forget_onions(session_t *s)
+{
+	for (size_t i = 0; i < s->n_onion_sids; i++) {
+		char *x = s->onion_sids[i];
+		torview_onion_conn_closed(s->g->tor, x, strlen(x), s->id);
+		free(x);
+	}
+	FREE(s->onion_sids);
+	s->n_onion_sids = s->cap_onion_sids = 0;
+}
+
 /*
  * End a session: close both connections and release everything but the
  * struct itself, which is freed from the event loop (reap_cb), so that
@@ -82,6 +126,7 @@ session_free(session_t *s)
 	s->ubev = NULL;
 	upstream_free(s->up);
 	s->up = NULL;
+	forget_onions(s);
 	proto_cmd_reader_clear(&s->creader);
 	while (s->npending > 0)
 		pending_pop(s);
@@ -482,6 +527,7 @@ session_tor_lost(session_t *s)
 		evbuffer_drain(s->event, evbuffer_get_length(s->event));
 	s->event_mode = EVM_DROP;
 	owner_forget(s);
+	forget_onions(s);
 	if (cut_event) {
 		/* Part of an event went out already: no honest way to end it
 		 * and keep the client's framing. */

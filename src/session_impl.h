@@ -162,6 +162,11 @@ struct session {
 	owned_t *owned;                 /* restrict-stream-events */
 	int data_key;                   /* restrict: 1 circuits, 2 streams */
 	char *resolves[RESOLVES_MAX];   /* restrict: names it RESOLVEd */
+	/* Onion services made on this session's connection to tor, not
+	 * detached: tor drops them when the connection ends, and so does
+	 * the ownership table (session_note_onion). */
+	char **onion_sids;
+	size_t n_onion_sids, cap_onion_sids;
 	size_t resolve_next;
 	char learn_name[128];           /* MODE_LEARN */
 	/* Counters for the log line at the end. */
@@ -181,6 +186,8 @@ size_t session_to_client(session_t *s);
 /* Bytes the client is yet to read, including the answers torgate wrote
  * itself that wait in the pending ring for an earlier reply. */
 size_t session_client_backlog(session_t *s);
+/* tor made the service sid (not detached) on s's connection. */
+void session_note_onion(session_t *s, const char *sid, size_t len);
 /* Make p a local answer of text (ending in CRLF); local_bytes counts it. */
 void pending_set_local(session_t *s, pending_t *p, const char *text);
 size_t session_to_tor(session_t *s);

@@ -114,10 +114,15 @@ typedef bool (*torview_has_profile_fn)(void *arg, const char *name);
 void torview_keep_state(torview_t *tv, const char *dir,
     torview_has_profile_fn has_profile, void *arg);
 
-/* tor created sid for a client of profile (detached: Flags=Detach); false
- * if the table is full. Detached services are written to the state file. */
+/* tor created sid for a client of profile (detached: Flags=Detach; else
+ * it lives on the connection of session conn); false if the table is
+ * full. Detached services are written to the state file. */
 bool torview_onion_added(torview_t *tv, const char *profile, const char *sid,
-    size_t len, bool detached);
+    size_t len, bool detached, uint64_t conn);
+/* The connection of session conn to tor ended: tor dropped sid with it,
+ * if sid is still that connection's (onions_forget_conn). */
+void torview_onion_conn_closed(torview_t *tv, const char *sid, size_t len,
+    uint64_t conn);
 /* tor deleted sid. */
 void torview_onion_deleted(torview_t *tv, const char *sid, size_t len);
 /* tor's version ("" until known). */

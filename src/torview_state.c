@@ -79,7 +79,7 @@ state_save(torview_t *tv)
 
 bool
 torview_onion_added(torview_t *tv, const char *profile, const char *sid,
-    size_t len, bool detached)
+    size_t len, bool detached, uint64_t conn)
 {
 	bool was = onions_is_detached(tv->onions, sid, len);
 
@@ -87,9 +87,20 @@ torview_onion_added(torview_t *tv, const char *profile, const char *sid,
 		return false;
 	if (detached)
 		onions_set_detached(tv->onions, sid, len, true);
+	else
+		onions_set_conn(tv->onions, sid, len, conn);
 	if (detached || was)
 		state_save(tv);
 	return true;
+}
+
+void
+torview_onion_conn_closed(torview_t *tv, const char *sid, size_t len,
+    uint64_t conn)
+{
+	if (onions_forget_conn(tv->onions, sid, len, conn))
+		log_debug("onion service %.*s went with its connection to tor",
+		    (int)len, sid);
 }
 
 void

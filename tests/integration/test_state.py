@@ -213,6 +213,42 @@ class Case(GateCase):
         self.assertNotIn(m.group(1), self.state_text())
         self.assertEqual(p.command(b"DEL_ONION " + m.group(1) + b"\r\n"), OK)
 
+    def test_attached_go_with_their_connection(self):
+        """A service not detached is forgotten when the connection that
+        made it ends (tor drops it then), so repeated ADD_ONIONs of
+        closed sessions cannot fill the ownership table; a detached one
+        and one deleted and made again on another connection stay."""
+        tg = self.start()
+        key, _ = new_key()
+        p = self.client("p")
+        rep = p.command(b"ADD_ONION NEW:ED25519-V3 Flags=DiscardPK "
+                        b"Port=9878,127.0.0.1:15002\r\n")
+        m = SID_RE.search(rep)
+        self.assertIsNotNone(m, rep)
+        attached = m.group(1)
+        detached = self.add_detached(p, key)
+        # made and deleted on the same connection, past the list's first
+        # sizes (it drops what is no longer this connection's as it grows)
+        for i in range(12):
+            rep = p.command(b"ADD_ONION NEW:ED25519-V3 Flags=DiscardPK "
+                            b"Port=9878,127.0.0.1:15003\r\n")
+            m = SID_RE.search(rep)
+            self.assertIsNotNone(m, rep)
+            self.assertEqual(p.command(b"DEL_ONION " + m.group(1) + b"\r\n"),
+                             OK)
+        p.close()
+        gone = "onion service %s went with its connection to tor" % (
+            attached.decode())
+        wait_until(lambda: gone in tg.log_text(), 10,
+                   what="the service forgotten:\n" + tg.log_text()[-3000:])
+        self.assertNotIn(detached.decode() + " went with", tg.log_text())
+        self.assertNotIn(attached, env.direct.command(
+            b"GETINFO onions/detached\r\n"))
+        # the detached one is still p's
+        p2 = self.client("p")
+        self.assertEqual(p2.command(b"DEL_ONION " + detached + b"\r\n"), OK)
+        self.cleanup_sids.remove(detached)
+
     # -- files torgate must not trust -------------------------------------
 
     def deny_after(self, data, log_needle):

@@ -276,6 +276,45 @@ START_TEST(test_detached)
 }
 END_TEST
 
+/* A service not detached goes with its connection, unless it is no longer
+ * that connection's: deleted and made again elsewhere, or detached. */
+START_TEST(test_conn)
+{
+	onions_t *o = onions_new();
+
+	ck_assert(!onions_set_conn(o, "abc", 3, 7));
+	ck_assert(onions_add(o, "p", "abc", 3));
+	ck_assert(onions_add(o, "p", "def", 3));
+	ck_assert(onions_add(o, "p", "ghi", 3));
+	ck_assert(!onions_on_conn(o, "abc", 3, 7));
+	ck_assert(onions_set_conn(o, "abc", 3, 7));
+	ck_assert(onions_set_conn(o, "DEF", 3, 7));
+	ck_assert(onions_set_conn(o, "ghi", 3, 7));
+	ck_assert(onions_on_conn(o, "ABC", 3, 7));
+	ck_assert(!onions_on_conn(o, "abc", 3, 8));
+	ck_assert(!onions_on_conn(o, "abc", 3, 0));
+	/* def: made again on connection 8 after its deletion */
+	onions_remove(o, "def", 3);
+	ck_assert(onions_add(o, "q", "def", 3));
+	ck_assert(onions_set_conn(o, "def", 3, 8));
+	/* ghi: re-added detached */
+	ck_assert(onions_add(o, "p", "ghi", 3));
+	ck_assert(onions_set_detached(o, "ghi", 3, true));
+	ck_assert(!onions_set_conn(o, "ghi", 3, 7));
+	/* connection 7 ends */
+	ck_assert(onions_forget_conn(o, "abc", 3, 7));
+	ck_assert(!onions_forget_conn(o, "def", 3, 7));
+	ck_assert(!onions_forget_conn(o, "ghi", 3, 7));
+	ck_assert(!onions_owned(o, "p", "abc", 3));
+	ck_assert(onions_owned(o, "q", "def", 3));
+	ck_assert(onions_owned(o, "p", "ghi", 3));
+	ck_assert_uint_eq(onions_count(o), 2);
+	ck_assert(onions_forget_conn(o, "def", 3, 8));
+	ck_assert_uint_eq(onions_count(o), 1);
+	onions_free(o);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -292,6 +331,7 @@ main(void)
 	tcase_add_loop_test(tc, test_args_detach, 0,
 	    (int)(sizeof(detach_cases) / sizeof(detach_cases[0])));
 	tcase_add_test(tc, test_detached);
+	tcase_add_test(tc, test_conn);
 	suite_add_tcase(s, tc);
 	return tg_run_suite(s);
 }
