@@ -66,7 +66,6 @@ typedef struct guard_targets {
 /* The reason a stale list gives. */
 #define GUARD_STALE_WHY "tor's control listeners are being re-read"
 
-
 /* What the caller knows about where a command's text came from. */
 typedef struct guard_opts {
 	bool client_unix;     /* the profile lets clients choose unix: targets */
