@@ -105,11 +105,36 @@ send_setevents(session_t *s, pending_t *p, const proto_cmd_t *cmd,
 		p->up_events = events_mask_of_args(v->args, v->args_len);
 }
 
+/*
+ * SETCONF, RESETCONF, LOADCONF: one that may change tor's listeners makes
+ * the guard's list of them stale as it is sent, not once tor agrees: tor
+ * may act on it whatever torgate sees of the reply (a connection lost
+ * before the reply does not mean tor did not apply it), and a command
+ * pipelined after it must already be judged without the old list. Its
+ * reply starts reading them again (relay.c).
+ */
+static void
+send_conf(session_t *s, pending_t *p, const proto_cmd_t *cmd, verdict_t *v)
+{
+	size_t len;
+	const char *args = sent_args(cmd, v, &len);
+
+	if (!p->forwarded)
+		return;         /* answered in its place: never sent */
+	if (p->cmd != CMD_LOADCONF && !guard_conf_changes_listeners(args, len))
+		return;
+	p->flags |= P_LISTENERS;
+	torview_listeners_changing(s->g->tor);
+}
+
 static const on_send_fn on_send[CMD_COUNT] = {
 	[CMD_ADD_ONION] = send_add_onion,
 	[CMD_DEL_ONION] = send_del_onion,
 	[CMD_GETINFO] = send_getinfo,
+	[CMD_LOADCONF] = send_conf,
+	[CMD_RESETCONF] = send_conf,
 	[CMD_RESOLVE] = send_resolve,
+	[CMD_SETCONF] = send_conf,
 	[CMD_SETEVENTS] = send_setevents,
 };
 

@@ -17,6 +17,7 @@
 
 #include "guard.h"
 #include "kvline.h"
+#include "torrc.h"
 #include "util.h"
 
 void
@@ -61,11 +62,63 @@ guard_targets_add_tor_list(guard_targets_t *g, const char *value, size_t len)
 void
 guard_targets_clear(guard_targets_t *g)
 {
-	guard_resolve_fn resolve = g->resolve;
-
 	free(g->v);
-	memset(g, 0, sizeof(*g));
-	g->resolve = resolve;
+	g->v = NULL;
+	g->n = 0;
+}
+
+/* ---- a list that may be out of date ------------------------------------ */
+
+void
+guard_targets_mark_stale(guard_targets_t *g, uint64_t next)
+{
+	g->stale = GUARD_STALE_WHY;
+	if (next > g->fresh_from)
+		g->fresh_from = next;
+}
+
+bool
+guard_targets_list_fresh(guard_targets_t *g, uint64_t conn)
+{
+	if (conn < g->fresh_from)
+		return false;
+	g->stale = NULL;
+	return true;
+}
+
+/* tor's control listeners: VPORT(ControlPort) (ControlPort and
+ * __ControlPort) and ControlSocket, both read into
+ * CONN_TYPE_CONTROL_LISTENER ports. */
+bool
+guard_is_control_listener_option(const char *key)
+{
+	static const char *const names[] = {
+		"ControlPort", "__ControlPort", "ControlSocket",
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (torrc_same_option(key, names[i]))
+			return true;
+	return false;
+}
+
+/* Any option the guard looks at may open or move a listener (torrc.h does
+ * not tell listeners from the rest of them): counting them all costs one
+ * more reading of the list; missing one would leave a listener unguarded. */
+bool
+guard_conf_changes_listeners(const char *args, size_t len)
+{
+	kvlist_t kv;
+	bool changes = false;
+
+	if (kvline_parse(args, len, &kv) < 0)
+		return true;
+	for (size_t i = 0; i < kv.n && !changes; i++) {
+		torrc_opt_t k = torrc_option(kv.v[i].key, NULL);
+		changes = k != TORRC_OPT_OTHER && k != TORRC_OPT_HS_PORT;
+	}
+	kvlist_clear(&kv);
+	return changes;
 }
 
 static bool
@@ -498,6 +551,8 @@ guard_port_ok(const guard_targets_t *g, const guard_opts_t *o,
 	char *s;
 	bool ok;
 
+	if (g->stale != NULL)
+		return refuse(why, whylen, "%s", g->stale);
 	if (memchr(spec, '\0', len) != NULL)
 		return refuse(why, whylen, "NUL in port specification");
 	s = xmemdup_nul(spec, len);

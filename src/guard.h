@@ -33,12 +33,20 @@
  * unix target the client chose (rather than one the profile's replacement
  * wrote) is refused outright unless the profile allows client unix
  * targets (guard_opts_t.client_unix).
+ *
+ * A stale list refuses every target: once torgate has sent tor a command
+ * that may change its control listeners (guard_conf_changes_listeners()),
+ * what it knows of them may be out of date (a new "ControlPort auto" has a
+ * port only tor knows) until it has read them again on a connection made
+ * after the change (guard_targets_mark_stale(), guard_targets_list_fresh();
+ * connections are numbered in the order they are opened).
  */
 #ifndef TORGATE_GUARD_H
 #define TORGATE_GUARD_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "addr.h"
 
@@ -50,7 +58,13 @@ typedef struct guard_targets {
 	tg_addr_t *v;
 	size_t n;
 	guard_resolve_fn resolve;   /* NULL: every unix target is refused */
+	const char *stale;          /* non-NULL: why every target is refused */
+	uint64_t fresh_from;        /* lists learnt by connections numbered
+	                             * below this may be out of date */
 } guard_targets_t;
+
+/* The reason a stale list gives. */
+#define GUARD_STALE_WHY "tor's control listeners are being re-read"
 
 /* What the caller knows about where a command's text came from. */
 typedef struct guard_opts {
@@ -65,8 +79,26 @@ void guard_targets_add(guard_targets_t *g, const tg_addr_t *a);
  * listener; unparsable entries are skipped. */
 void guard_targets_add_tor_list(guard_targets_t *g, const char *value,
     size_t len);
-/* Forget the addresses (the resolver stays). */
+/* Forget the addresses (the resolver and the stale mark stay). */
 void guard_targets_clear(guard_targets_t *g);
+
+/* A command that may change tor's listeners was sent (or its reply came
+ * back): refuse every target until a list is learnt by a connection
+ * numbered next or later (next: the number the next connection gets). */
+void guard_targets_mark_stale(guard_targets_t *g, uint64_t next);
+/* A list of tor's listeners was learnt by connection number conn: true if
+ * it may replace the addresses (conn was opened after the last change),
+ * and then the stale mark is cleared; false if it may be out of date. */
+bool guard_targets_list_fresh(guard_targets_t *g, uint64_t conn);
+
+/* May SETCONF/RESETCONF arguments args[0..len) change tor's listeners
+ * (they name an option torrc.h classes as guarded, or one that may be
+ * taken for it, or cannot be read)? LOADCONF always may: it resets what
+ * its body leaves out. */
+bool guard_conf_changes_listeners(const char *args, size_t len);
+/* Is option name key one of tor's control listeners (ControlPort,
+ * __ControlPort, ControlSocket, as tor resolves names)? */
+bool guard_is_control_listener_option(const char *key);
 
 /* Check one "VIRTPORT[SEP TARGET]" (sep ',' or ' '). true if allowed;
  * else why says what it pointed at or what could not be read. o may be

@@ -286,7 +286,7 @@ guard_targets(const policy_ctx_t *ctx)
  * abbreviations of those and '%' directives (%include) never pass.
  */
 static bool
-guard_option(const profile_t *p, const policy_ctx_t *ctx,
+guard_option(const profile_t *p, const guard_targets_t *g,
     const guard_opts_t *o, const char *key, const char *value, size_t vlen,
     verdict_t *v)
 {
@@ -306,7 +306,7 @@ guard_option(const profile_t *p, const policy_ctx_t *ctx,
 	case TORRC_OPT_HS_PORT:
 		if (value == NULL || vlen == 0)
 			return true;
-		if (!guard_port_ok(guard_targets(ctx), o, value, vlen, ' ',
+		if (!guard_port_ok(g, o, value, vlen, ' ',
 		    v->whybuf, sizeof(v->whybuf))) {
 			v->why = v->whybuf;
 			return false;
@@ -335,12 +335,20 @@ guard_option(const profile_t *p, const policy_ctx_t *ctx,
 	return false;
 }
 
+/*
+ * A command that sets a control listener and a HiddenServicePort at once
+ * is judged against listeners torgate cannot know yet (the command opens
+ * them; an "auto" port is tor's choice): its targets are refused.
+ */
+#define SAME_COMMAND_WHY "the same command changes tor's control listeners"
+
 /* SETCONF/RESETCONF: every item; what cannot be parsed is denied. */
 static bool
 guard_setconf(const profile_t *p, const policy_ctx_t *ctx,
     const proto_cmd_t *cmd, const char *args, size_t len, verdict_t *v)
 {
 	guard_opts_t o = guard_opts(p, v);
+	guard_targets_t g = *guard_targets(ctx);
 	kvlist_t kv;
 	bool ok = true;
 
@@ -348,8 +356,11 @@ guard_setconf(const profile_t *p, const policy_ctx_t *ctx,
 		deny_why(v, "arguments tor would not parse");
 		return false;
 	}
+	for (size_t i = 0; i < kv.n && g.stale == NULL; i++)
+		if (guard_is_control_listener_option(kv.v[i].key))
+			g.stale = SAME_COMMAND_WHY;
 	for (size_t i = 0; i < kv.n && ok; i++)
-		ok = guard_option(p, ctx, &o, kv.v[i].key, kv.v[i].value,
+		ok = guard_option(p, &g, &o, kv.v[i].key, kv.v[i].value,
 		    kv.v[i].value_len, v);
 	kvlist_clear(&kv);
 	return ok;
@@ -410,6 +421,7 @@ guard_loadconf(const profile_t *p, const policy_ctx_t *ctx,
     const proto_cmd_t *cmd, const char *args, size_t len, verdict_t *v)
 {
 	guard_opts_t o = guard_opts(p, v);
+	guard_targets_t g = *guard_targets(ctx);
 	char *text, err[128];
 	size_t tlen;
 	torrc_t rc;
@@ -422,8 +434,11 @@ guard_loadconf(const profile_t *p, const policy_ctx_t *ctx,
 		free(text);
 		return false;
 	}
+	for (size_t i = 0; i < rc.n && g.stale == NULL; i++)
+		if (guard_is_control_listener_option(rc.v[i].key))
+			g.stale = SAME_COMMAND_WHY;
 	for (size_t i = 0; i < rc.n && ok; i++)
-		ok = guard_option(p, ctx, &o, rc.v[i].key, rc.v[i].value,
+		ok = guard_option(p, &g, &o, rc.v[i].key, rc.v[i].value,
 		    strlen(rc.v[i].value), v);
 	if (ok)
 		ok = loadconf_resets_ok(p, &rc, v);

@@ -79,9 +79,23 @@ teach_setevents(session_t *s, const pending_t *p,
 	}
 }
 
+/* SETCONF, RESETCONF, LOADCONF that may change tor's listeners: the
+ * reply is in, so tor has acted on the command (whatever it answered):
+ * read its listeners again. */
+static void
+teach_conf(session_t *s, const pending_t *p, const proto_reply_line_t *line,
+    const char *text)
+{
+	if (line->ends_msg && (p->flags & P_LISTENERS))
+		torview_listeners_changed(s->g->tor);
+}
+
 static const teach_fn teach[CMD_COUNT] = {
 	[CMD_ADD_ONION] = teach_add_onion,
 	[CMD_DEL_ONION] = teach_del_onion,
+	[CMD_LOADCONF] = teach_conf,
+	[CMD_RESETCONF] = teach_conf,
+	[CMD_SETCONF] = teach_conf,
 	[CMD_SETEVENTS] = teach_setevents,
 };
 

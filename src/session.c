@@ -128,8 +128,13 @@ session_free(session_t *s)
 	s->up = NULL;
 	forget_onions(s);
 	proto_cmd_reader_clear(&s->creader);
-	while (s->npending > 0)
+	while (s->npending > 0) {
+		pending_t *p = pending_head(s);
+		/* Its reply will never be read: tor has it (or never will). */
+		if (p->forwarded && (p->flags & P_LISTENERS))
+			torview_listeners_changed(g->tor);
 		pending_pop(s);
+	}
 	free(s->ring);
 	if (s->event != NULL)
 		evbuffer_free(s->event);

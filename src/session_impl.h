@@ -88,6 +88,7 @@ enum {
 	P_INTERNAL = 1 << 1, /* torgate's own command: swallow the reply */
 	P_RESTRICT = 1 << 2, /* filter circuit-status/stream-status lines */
 	P_DETACH = 1 << 3,   /* ADD_ONION with Flags=Detach */
+	P_LISTENERS = 1 << 4, /* may change tor's listeners (torview.h) */
 };
 
 typedef struct pending {

@@ -66,6 +66,7 @@ torview_free(torview_t *tv)
 	free(tv->tor_id);
 	onions_free(tv->saved);
 	upstream_free(tv->probe);
+	upstream_free(tv->lr_up);
 	event_free(tv->probe_timer);
 	event_free(tv->notify);
 	guard_targets_clear(&tv->own);
@@ -105,12 +106,25 @@ torview_connect(torview_t *tv, upstream_cb cb, void *arg, bool *ready)
 	return upstream_connect(tv->base, &tv->conf, cb, arg);
 }
 
-/* Keep the guard's view of tor's control listeners current. */
+/* Keep the guard's view of tor's control listeners current, with a list
+ * learnt by connection number serial. A list from a connection opened
+ * before the last change torgate sent may show the old listeners: it is
+ * not applied. No list (tor would not say) leaves a stale view stale. */
 static void
-note_listeners(torview_t *tv, const char *list)
+note_listeners(torview_t *tv, const char *list, uint64_t serial)
 {
-	if (list == NULL || (tv->tor_listeners != NULL &&
-	    strcmp(tv->tor_listeners, list) == 0))
+	bool was_stale = tv->guard.stale != NULL;
+
+	if (list == NULL)
+		return;
+	if (!guard_targets_list_fresh(&tv->guard, serial)) {
+		log_debug("tor's control listeners as a connection opened "
+		    "before the last change saw them: not applied");
+		return;
+	}
+	if (was_stale)
+		log_info("tor's control listeners read again: %s", list);
+	if (tv->tor_listeners != NULL && strcmp(tv->tor_listeners, list) == 0)
 		return;
 	free(tv->tor_listeners);
 	tv->tor_listeners = xstrdup(list);
@@ -122,9 +136,10 @@ note_listeners(torview_t *tv, const char *list)
 }
 
 static void
-note_socks(torview_t *tv, const char *socks)
+note_socks(torview_t *tv, const char *socks, uint64_t serial)
 {
-	if (socks == NULL || (tv->tor_socks != NULL &&
+	if (socks == NULL || serial < tv->guard.fresh_from ||
+	    (tv->tor_socks != NULL &&
 	    strcmp(tv->tor_socks, socks) == 0))
 		return;
 	free(tv->tor_socks);
@@ -157,8 +172,8 @@ torview_note_upstream(torview_t *tv, const upstream_t *u)
 	tv->have_cookie = cookie != NULL;
 	if (cookie != NULL)
 		memcpy(tv->cookie, cookie, TOR_COOKIE_LEN);
-	note_listeners(tv, upstream_listeners(u));
-	note_socks(tv, upstream_socks_listeners(u));
+	note_listeners(tv, upstream_listeners(u), upstream_serial(u));
+	note_socks(tv, upstream_socks_listeners(u), upstream_serial(u));
 	/* A new tor (or the first one, or one torgate could not ask yet):
 	 * find out which of the detached services it still has. */
 	if (!tv->state_ready && tv->state_dir != NULL && !tv->rc_busy)
@@ -169,6 +184,66 @@ static void
 note_cb(void *arg, const upstream_t *u)
 {
 	torview_note_upstream(arg, u);
+}
+
+/* ---- tor's listeners changing -------------------------------------------- */
+
+static void reread_start(torview_t *tv);
+
+void
+torview_listeners_changing(torview_t *tv)
+{
+	if (tv->guard.stale == NULL)
+		log_info("a command that may change tor's listeners was sent: "
+		    "onion-service targets are refused until torgate has "
+		    "read them again");
+	guard_targets_mark_stale(&tv->guard, upstream_next_serial());
+}
+
+/*
+ * tor has acted on the change: only what a connection opened from now on
+ * learns shows its listeners for sure (one opened between the command and
+ * its reply may have asked before tor read the command).
+ */
+void
+torview_listeners_changed(torview_t *tv)
+{
+	guard_targets_mark_stale(&tv->guard, upstream_next_serial());
+	if (tv->lr_up != NULL) {
+		/* The re-read under way was opened too early; another
+		 * follows it. */
+		tv->lr_again = true;
+		return;
+	}
+	reread_start(tv);
+}
+
+static void
+reread_done(upstream_t *u, bool ok, const char *why, void *arg)
+{
+	torview_t *tv = arg;
+
+	if (ok)
+		torview_note_upstream(tv, u);
+	else
+		log_warnx("cannot read tor's control listeners again (%s); "
+		    "onion-service targets are refused until the next "
+		    "connection to tor", why);
+	upstream_free(tv->lr_up);
+	tv->lr_up = NULL;
+	if (tv->lr_again)
+		reread_start(tv);
+}
+
+static void
+reread_start(torview_t *tv)
+{
+	tv->lr_again = false;
+	tv->lr_up = upstream_connect(tv->base, &tv->conf, reread_done, tv);
+	if (tv->lr_up == NULL)
+		log_warn("cannot read tor's control listeners again; "
+		    "onion-service targets are refused until the next "
+		    "connection to tor");
 }
 
 /* ---- tor going away and coming back -------------------------------------- */

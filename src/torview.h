@@ -24,6 +24,16 @@
  * torview_reset() forgets everything that belonged to the old one in one
  * call.
  *
+ * Changes to tor's listeners: a command that may change them (SETCONF,
+ * RESETCONF of a guarded option, any LOADCONF) makes the guard's list
+ * stale when it is sent (torview_listeners_changing): every onion-service
+ * target is refused. Once its reply is in (torview_listeners_changed), a
+ * connection of torgate's own reads them again; only a list learnt by a
+ * connection opened after that (upstream_serial) clears the mark, and a
+ * list learnt earlier is never applied (it may show the old listeners).
+ * One re-read at a time; if it fails, the next new connection to tor
+ * clears the mark.
+ *
  * Tor going away: a session whose connection to tor ends, or that cannot
  * make one, calls torview_lost() and waits (torview_wait). The view is
  * then down: it drains the spare pool and probes tor with a full
@@ -95,6 +105,13 @@ void torview_set_retry_max(torview_t *tv, unsigned ms);
 /* tor changed: forget its listeners, the onion services' owners, the
  * SAFECOOKIE hint and the spare connections. */
 void torview_reset(torview_t *tv);
+
+/* A command that may change tor's listeners is being sent: the guard's
+ * list is stale until read again. */
+void torview_listeners_changing(torview_t *tv);
+/* Its reply is in (or will never come: the session ended): read tor's
+ * listeners again on a connection of torgate's own. */
+void torview_listeners_changed(torview_t *tv);
 
 /* What the guard protects: tor's control listeners (those it lists and
  * the one torgate reaches it through) and torgate's own. */

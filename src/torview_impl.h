@@ -44,6 +44,9 @@ struct torview {
 	unsigned retry_max_ms;
 	struct timeval up_at;       /* when a probe last succeeded */
 	TAILQ_HEAD(, torview_waiter) waiters;
+	/* Reading tor's listeners again after a change (at most one). */
+	upstream_t *lr_up;          /* the re-read under way, or NULL */
+	bool lr_again;              /* another change came back meanwhile */
 	/* Owners of detached services, kept across restarts (onionstate.h):
 	 * NULL state_dir: not kept. */
 	char *state_dir;

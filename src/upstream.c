@@ -58,7 +58,11 @@ struct upstream {
 	char *listeners;        /* GETINFO net/listeners/control value */
 	char *socks;            /* GETINFO net/listeners/socks value */
 	char pid[24];           /* GETINFO process/pid value, or "" */
+	uint64_t serial;        /* opened as the serial-th connection */
 };
+
+/* The number the next connection gets (upstream_serial()). */
+static uint64_t next_serial = 1;
 
 static void
 finish(upstream_t *u, bool ok, const char *fmt, ...)
@@ -413,6 +417,7 @@ upstream_connect(struct event_base *base, const upstream_conf_t *conf,
 	u->cb = cb;
 	u->arg = arg;
 	u->state = UP_CONNECTING;
+	u->serial = next_serial++;
 	/* No deferred callbacks: the session inherits this bufferevent and
 	 * its callbacks must run at once. (A connect() that fails at once
 	 * is reported deferred by libevent anyway.) */
@@ -476,6 +481,18 @@ const uint8_t *
 upstream_cookie(const upstream_t *u)
 {
 	return u->have_cookie ? u->cookie : NULL;
+}
+
+uint64_t
+upstream_serial(const upstream_t *u)
+{
+	return u->serial;
+}
+
+uint64_t
+upstream_next_serial(void)
+{
+	return next_serial;
 }
 
 void

@@ -72,6 +72,11 @@ const char *upstream_tor_pid(const upstream_t *u);
 /* The cookie used to authenticate, or NULL if tor offered no cookie
  * method (then AUTHCHALLENGE cannot be answered). */
 const uint8_t *upstream_cookie(const upstream_t *u);
+/* Connections are numbered in the order they are opened, from 1: u's
+ * number, and the number the next one will get. What a connection learnt
+ * reflects tor no earlier than when it was opened. */
+uint64_t upstream_serial(const upstream_t *u);
+uint64_t upstream_next_serial(void);
 
 void upstream_free(upstream_t *u);
 

@@ -2,9 +2,11 @@
  * fuzz_guard.c: the guard's readers of ports and targets (guard.c) on
  * arbitrary bytes. The first byte chooses how: ADD_ONION arguments, a
  * HiddenServicePort value (' '), or one Port= value (','); with or
- * without client unix targets. Unix paths go to a resolver that knows a
- * few paths, standing for the file system. Invariant: a denial always
- * says why.
+ * without client unix targets; with the list stale (16), when no port
+ * specification may pass; or SETCONF arguments to
+ * guard_conf_changes_listeners() (32). Unix paths go to a resolver that
+ * knows a few paths, standing for the file system. Invariant: a denial
+ * always says why.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -47,8 +49,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size == 0)
 		return 0;
+	if (data[0] & 32) {
+		(void)guard_conf_changes_listeners(in, size - 1);
+		return 0;
+	}
 	o.client_unix = data[0] & 4;
 	o.fixed = data[0] & 8 ? "NEW:{} Port=80,unix:/run/a" : NULL;
+	g.stale = data[0] & 16 ? GUARD_STALE_WHY : NULL;
 	why[0] = '\0';
 	switch (data[0] & 3) {
 	case 0:
@@ -65,6 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	if (!ok && why[0] == '\0')
+		abort();
+	if (ok && g.stale != NULL && (data[0] & 3) != 0)
 		abort();
 	return 0;
 }

@@ -13,6 +13,7 @@ no such command ever reached tor.
 """
 
 import os
+import re
 import shutil
 import socket
 import sys
@@ -52,6 +53,9 @@ def setUpModule():
               extra="  confs:\n    HiddenServiceDir: ['.*', '']\n")
         p.add("unixok", {"ADD_ONION": [".*"]},
               extra="  client-unix-targets: true\n")
+        # May open control listeners (a profile's confs may say so).
+        p.add("ctl", {"ADD_ONION": [".*"], "SETCONF": [".*"]},
+              extra="  confs:\n    ControlPort: ['.*']\n")
         # An application's own socket, a legitimate unix target.
         G["appdir"] = env.tempdir("tgt-app-")
         G["app"] = os.path.join(G["appdir"], "app.sock")
@@ -60,10 +64,11 @@ def setUpModule():
         G["appsock"].listen(1)
         ls = [Listener(("127.0.0.1", 0), profile="40_bisq"),
               Listener(env.sock("open.sock"), profile="open"),
-              Listener(env.sock("unixok.sock"), profile="unixok")]
+              Listener(env.sock("unixok.sock"), profile="unixok"),
+              Listener(env.sock("ctl.sock"), profile="ctl")]
         tg = env.torgate([bisq_dir, p.dir], ls)
-        G["bisq"], G["open"], G["unixok"] = [lst.addr for lst in
-                                              tg.listeners]
+        G["bisq"], G["open"], G["unixok"], G["ctl"] = [
+            lst.addr for lst in tg.listeners]
         G["tg"] = tg
     except BaseException:
         env.close()
@@ -327,6 +332,114 @@ class Loadconf(Case):
         with env.tor.direct() as d:
             self.assertEqual(d.command(b"GETCONF CookieAuthentication\r\n"),
                              b"250 CookieAuthentication=1\r\n")
+
+
+class ListenerChange(Case):
+    """A profile whose confs let clients open control listeners: the
+    guard's list of them is stale from the moment such a SETCONF is sent
+    (an ADD_ONION pipelined after it is refused, whatever its target) until
+    torgate has read them again on a connection of its own; then it knows
+    the new one."""
+
+    ADD = b"ADD_ONION NEW:ED25519-V3 Flags=DiscardPK Port=80,127.0.0.1:%d"
+
+    def control_ports(self, extra=b""):
+        """SETCONF arguments for tor's own control listeners (its unix
+        socket, which the harness talks to, and its TCP port, which
+        torgate's other tests use) with extra between them: tor matches
+        its open listeners against the new lines from the last, and an
+        "auto" line matches any port of its address."""
+        return (b'ControlPort="unix:' + env.tor.control_path.encode()
+                + b'"' + extra
+                + b' ControlPort=127.0.0.1:%d' % self.tor_port())
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(self.restore)
+
+    def restore(self):
+        with env.tor.direct() as d:
+            self.assertEqual(d.command(b"SETCONF " + self.control_ports()
+                                       + b"\r\n"), itkit.OK)
+
+    def tor_listeners(self):
+        with env.tor.direct() as d:
+            return d.command(b"GETINFO net/listeners/control\r\n")
+
+    def wait_fresh(self, c, port):
+        """ADD_ONION to port (no control listener) until the guard lets it
+        through: torgate has read tor's listeners again."""
+        def allowed():
+            rep = c.command(self.ADD % port + b"\r\n")
+            return None if rep == FILTERED else rep
+        rep = harness.wait_until(allowed, harness.DEFAULT_TIMEOUT,
+                                 interval=0.05, what="a fresh list")
+        self.assertTrue(rep.startswith(b"250-ServiceID="), rep)
+
+    def add_onion_lines(self, m):
+        return [l for l in self.tor_lines(m) if l.startswith(b"ADD_ONION")]
+
+    def pipelined(self, c, extra, port):
+        """SETCONF with extra and ADD_ONION to port in one write: the
+        SETCONF passes, the ADD_ONION is refused and never reaches tor."""
+        m = env.tap.mark()
+        c.send(b"SETCONF " + self.control_ports(extra) + b"\r\n"
+               + self.ADD % port + b"\r\n")
+        self.assertEqual(c.read_replies(2), [itkit.OK, FILTERED])
+        self.barrier(c)
+        self.assertEqual(self.add_onion_lines(m), [])
+        return m
+
+    def test_fixed_port_refused_at_once_and_after(self):
+        new, other = harness.free_tcp_port(), harness.free_tcp_port()
+        c = self.s("ctl")
+        m = self.pipelined(c, b" ControlPort=127.0.0.1:%d" % new, new)
+        # tor really opened it: the refused service would have reached it
+        self.assertIn(b'"127.0.0.1:%d"' % new, self.tor_listeners())
+        self.wait_fresh(c, other)
+        m2 = env.tap.mark()
+        for target in (b"%d" % new, b"127.0.0.1:%d" % new,
+                       b"localhost:%d" % new, b"+0%d" % new):
+            with self.subTest(target=target):
+                self.assertEqual(c.command(
+                    b"ADD_ONION NEW:ED25519-V3 Flags=DiscardPK Port=80,"
+                    + target + b"\r\n"), FILTERED)
+        self.barrier(c)
+        self.assertEqual(self.add_onion_lines(m2), [])
+        for line in self.add_onion_lines(m):
+            self.assertNotIn(b":%d" % new, line)
+
+    def test_auto_port_refused_at_once_and_after(self):
+        """ControlPort auto: only tor knows the port until it is read."""
+        before = self.tor_listeners()
+        other = harness.free_tcp_port()
+        c = self.s("ctl")
+        m = self.pipelined(c, b" ControlPort=127.0.0.1:auto", other)
+        after = self.tor_listeners()
+        ports = re.findall(rb'"127\.0\.0\.1:(\d+)"', after)
+        new = [int(p) for p in ports if b":" + p + b'"' not in before]
+        self.assertEqual(len(new), 1, (before, after))
+        self.wait_fresh(c, other)
+        self.assertEqual(c.command(self.ADD % new[0] + b"\r\n"), FILTERED)
+        self.barrier(c)
+        for line in self.add_onion_lines(m):
+            self.assertNotIn(b":%d" % new[0], line)
+
+    def test_other_session_refused_until_read_again(self):
+        """The list is torgate's, not the session's: a second client's
+        ADD_ONION, sent once the first one's SETCONF has reached tor, is
+        refused (the list is stale, or already read again)."""
+        new = harness.free_tcp_port()
+        a, b = self.s("ctl"), self.s("ctl")
+        m = env.tap.mark()
+        a.send(b"SETCONF " + self.control_ports(
+            b" ControlPort=127.0.0.1:%d" % new) + b"\r\n")
+        env.tap.wait_for(b"ControlPort=127.0.0.1:%d" % new, m, 5)
+        rep = b.command(self.ADD % new + b"\r\n")
+        self.assertEqual(a.read_reply(), itkit.OK)
+        self.assertEqual(rep, FILTERED)
+        self.barrier(b)
+        self.assertEqual(self.add_onion_lines(m), [])
 
 
 class UnlistingTor:

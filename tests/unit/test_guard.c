@@ -308,6 +308,126 @@ START_TEST(test_hs_port)
 }
 END_TEST
 
+/* ---- a stale list: tor's listeners may have changed ------------------- */
+
+START_TEST(test_stale_refuses_every_target)
+{
+	char why[256];
+
+	guard_targets_mark_stale(&g, 5);
+	for (size_t i = 0; i < sizeof(onion_cases) / sizeof(onion_cases[0]);
+	    i++) {
+		const char *a = onion_cases[i].args;
+		bool ok;
+		why[0] = '\0';
+		ok = guard_add_onion_ok(&g, NULL, a, strlen(a), why,
+		    sizeof(why));
+		/* Only what names no target at all still passes. */
+		if (onion_cases[i].ok && strstr(a, "Port") == NULL)
+			ck_assert_msg(ok, "'%s' (%s)", a, why);
+		else
+			ck_assert_msg(!ok, "'%s' passed a stale list", a);
+	}
+	why[0] = '\0';
+	ck_assert(!guard_add_onion_ok(&g, NULL, "NEW:BEST Port=80,8080", 21,
+	    why, sizeof(why)));
+	ck_assert_str_eq(why, GUARD_STALE_WHY);
+	ck_assert(!guard_port_ok(&g, NULL, "80 8080", 7, ' ', why,
+	    sizeof(why)));
+	ck_assert_str_eq(why, GUARD_STALE_WHY);
+	ck_assert(!guard_port_ok(&g, NULL, "80,10.0.0.5:80", 14, ',', why,
+	    sizeof(why)));
+	/* Forgetting the addresses keeps the mark. */
+	guard_targets_clear(&g);
+	ck_assert_ptr_nonnull(g.stale);
+	ck_assert(!guard_port_ok(&g, NULL, "80 8080", 7, ' ', why,
+	    sizeof(why)));
+}
+END_TEST
+
+START_TEST(test_stale_cleared_by_later_connection)
+{
+	char why[256];
+
+	ck_assert_ptr_null(g.stale);
+	ck_assert(guard_targets_list_fresh(&g, 1));
+	guard_targets_mark_stale(&g, 5);
+	/* Connections opened before the change may show the old list. */
+	ck_assert(!guard_targets_list_fresh(&g, 0));
+	ck_assert(!guard_targets_list_fresh(&g, 4));
+	ck_assert_ptr_nonnull(g.stale);
+	/* The reply came back later: connection 5 was opened too early. */
+	guard_targets_mark_stale(&g, 7);
+	ck_assert(!guard_targets_list_fresh(&g, 5));
+	ck_assert(!guard_targets_list_fresh(&g, 6));
+	/* A mark never moves the threshold back. */
+	guard_targets_mark_stale(&g, 3);
+	ck_assert(!guard_targets_list_fresh(&g, 6));
+	ck_assert(guard_targets_list_fresh(&g, 7));
+	ck_assert_ptr_null(g.stale);
+	ck_assert(guard_port_ok(&g, NULL, "80 8080", 7, ' ', why,
+	    sizeof(why)));
+	/* Once fresh, an early connection's list still does not count. */
+	ck_assert(!guard_targets_list_fresh(&g, 6));
+	ck_assert(guard_targets_list_fresh(&g, 8));
+}
+END_TEST
+
+typedef struct {
+	const char *args;
+	bool changes;
+} lcase_t;
+
+/* SETCONF/RESETCONF arguments: may they change tor's listeners? */
+static const lcase_t listener_cases[] = {
+	{ "DisableNetwork=1", false },
+	{ "EntryNodes=x", false },
+	{ "HiddenServicePort=\"80 8080\"", false },
+	{ "", false },
+	{ "ControlPort=127.0.0.1:9999", true },
+	{ "controlport=\"127.0.0.1:auto\"", true },
+	{ "ControlPort", true },                /* reset */
+	{ "__ControlPort=9999", true },
+	{ "ControlSocket=/tmp/c", true },
+	{ "DisableNetwork=1 ControlPort=9999", true },
+	{ "SocksPort=9150", true },
+	{ "__SocksPort=9150", true },
+	{ "ORPort=9001", true },
+	{ "MetricsPort=9035", true },
+	{ "HiddenServiceDir=/tmp/x", true },
+	{ "CookieAuthentication=0", true },
+	{ "ControlP=9999", true },              /* tor's prefix match */
+	{ "controlpor", true },
+	{ "ControlPort=\"9999", true },         /* unreadable: may */
+	{ "=x", true },
+};
+
+START_TEST(test_conf_changes_listeners)
+{
+	const lcase_t *c = &listener_cases[_i];
+
+	ck_assert_msg(guard_conf_changes_listeners(c->args, strlen(c->args)) ==
+	    c->changes, "'%s'", c->args);
+}
+END_TEST
+
+START_TEST(test_control_listener_options)
+{
+	ck_assert(guard_is_control_listener_option("ControlPort"));
+	ck_assert(guard_is_control_listener_option("controlport"));
+	ck_assert(guard_is_control_listener_option("__ControlPort"));
+	ck_assert(guard_is_control_listener_option("__CONTROLPORT"));
+	ck_assert(guard_is_control_listener_option("ControlSocket"));
+	ck_assert(guard_is_control_listener_option("controlsocket"));
+	ck_assert(!guard_is_control_listener_option("ControlSocketsGroup"
+	    "Writable"));
+	ck_assert(!guard_is_control_listener_option("ControlPortWriteToFile"));
+	ck_assert(!guard_is_control_listener_option("SocksPort"));
+	ck_assert(!guard_is_control_listener_option("ControlP"));
+	ck_assert(!guard_is_control_listener_option("HiddenServicePort"));
+}
+END_TEST
+
 /* ---- the policy rows: SETCONF, RESETCONF, LOADCONF ------------------ */
 
 static const char yaml[] =
@@ -331,7 +451,16 @@ static const char yaml[] =
 "- name: unixok\n"
 "  client-unix-targets: true\n"
 "  commands:\n"
-"    ADD_ONION: ['.*']\n";
+"    ADD_ONION: ['.*']\n"
+"- name: ctl\n"
+"  commands:\n"
+"    SETCONF: ['.*']\n"
+"    RESETCONF: ['.*']\n"
+"  confs:\n"
+"    ControlPort: ['.*', '']\n"
+"    __ControlPort: ['.*', '']\n"
+"    ControlSocket: ['.*', '']\n"
+"    HiddenServiceDir: ['.*', '']\n";
 
 typedef struct {
 	const char *profile;
@@ -424,6 +553,49 @@ static const pcase_t pcases[] = {
 	{ "unixok", "ADD_ONION NEW:X Port=80,unix:/run/app.sock", NULL, true },
 	{ "unixok", "ADD_ONION NEW:X Port=80,unix:/tmp/link", NULL, false },
 	{ "open", "ADD_ONION NEW:X Port=80,unix:/run/app.sock", NULL, false },
+	/* A control listener and an onion-service target in one command:
+	 * the target is judged against listeners not known yet. */
+	{ "ctl", "SETCONF ControlPort=127.0.0.1:9999", NULL, true },
+	{ "ctl", "SETCONF HiddenServiceDir=/tmp/x "
+	  "HiddenServicePort=\"80 8080\"", NULL, true },
+	{ "ctl", "SETCONF ControlPort=127.0.0.1:9999 HiddenServiceDir=/tmp/x "
+	  "HiddenServicePort=\"80 127.0.0.1:9999\"", NULL, false },
+	{ "ctl", "SETCONF ControlPort=auto HiddenServiceDir=/tmp/x "
+	  "HiddenServicePort=\"80 8080\"", NULL, false },
+	{ "ctl", "SETCONF HiddenServiceDir=/tmp/x HiddenServicePort=\"80 "
+	  "127.0.0.1:9999\" controlport=127.0.0.1:9999", NULL, false },
+	{ "ctl", "SETCONF __ControlPort=9999 HiddenServiceDir=/tmp/x "
+	  "HiddenServicePort=\"80 9999\"", NULL, false },
+	{ "ctl", "SETCONF ControlSocket=/tmp/c HiddenServiceDir=/tmp/x "
+	  "HiddenServicePort=\"80 unix:/tmp/c\"", NULL, false },
+	{ "ctl", "RESETCONF ControlPort HiddenServiceDir=/tmp/x "
+	  "HiddenServicePort=\"80 8080\"", NULL, false },
+	/* ...a reset HiddenServicePort has no target. */
+	{ "ctl", "SETCONF ControlPort=9999 HiddenServicePort", NULL, true },
+	{ "loadctl", "+LOADCONF", "ControlPort 127.0.0.1:9999\r\n"
+	  "HiddenServiceDir /tmp/x\r\nHiddenServicePort 80 9999\r\n", false },
+	{ "loadctl", "+LOADCONF", "HiddenServiceDir /tmp/x\r\n"
+	  "HiddenServicePort 80 8080\r\ncontrolsocket /tmp/c\r\n", false },
+	{ "loadctl", "+LOADCONF", "HiddenServiceDir /tmp/x\r\n"
+	  "HiddenServicePort 80 8080\r\n", true },
+	{ "loadctl", "+LOADCONF", "ControlPort 127.0.0.1:9999\r\n", true },
+};
+
+/* The same rows with the guard's list stale: every target is refused,
+ * what names none passes. */
+static const pcase_t stale_cases[] = {
+	{ "open", "SETCONF DisableNetwork=1", NULL, true },
+	{ "open", "SETCONF HiddenServicePort=\"80 8080\"", NULL, false },
+	{ "open", "SETCONF HiddenServicePort", NULL, true },
+	{ "open", "RESETCONF HiddenServicePort", NULL, true },
+	{ "open", "ADD_ONION NEW:X Port=80,8080", NULL, false },
+	{ "open", "ADD_ONION FIX:X", NULL, false },
+	{ "unixok", "ADD_ONION NEW:X Port=80,unix:/run/app.sock", NULL, false },
+	{ "unixok", "ADD_ONION NEW:X Port=80,10.0.0.5:80", NULL, false },
+	{ "unixok", "ADD_ONION NEW:X Flags=DiscardPK", NULL, true },
+	{ "loadall", "+LOADCONF", "HiddenServicePort 80 8080\r\n", false },
+	{ "loadall", "+LOADCONF", "SafeLogging 1\r\n", true },
+	{ "ctl", "SETCONF ControlPort=127.0.0.1:9999", NULL, true },
 };
 
 /* The static profiles, and "loadall": LOADCONF with confs that let it
@@ -445,13 +617,23 @@ all_yaml(void)
 		    name, strcmp(name, "SocksPort") == 0 ?
 		    "'127\\.0\\.0\\.1:9150', " : "");
 	}
+	/* "loadctl": the same, and any control listener or HS dir. */
+	ck_assert(n < cap);
+	n += (size_t)snprintf(out + n, cap - n, "- name: loadctl\n"
+	    "  commands:\n    LOADCONF: ['(?s).*']\n  confs:\n");
+	for (size_t i = 0; (name = torrc_guarded(i, &kind)) != NULL; i++) {
+		ck_assert(n < cap);
+		n += (size_t)snprintf(out + n, cap - n, "    %s: [%s'']\n",
+		    name, guard_is_control_listener_option(name) ||
+		    strcmp(name, "HiddenServiceDir") == 0 ? "'.*', " : "");
+	}
 	ck_assert(n < cap);
 	return out;
 }
 
-START_TEST(test_policy_rows)
+static void
+check_row(const pcase_t *c)
 {
-	const pcase_t *c = &pcases[_i];
 	profile_diag_t d = { 0 };
 	char *text = all_yaml();
 	profile_set_t *set = profile_set_load_buffer("g.yml", text,
@@ -488,6 +670,18 @@ START_TEST(test_policy_rows)
 	profile_set_unref(set);
 	free(text);
 }
+
+START_TEST(test_policy_rows)
+{
+	check_row(&pcases[_i]);
+}
+END_TEST
+
+START_TEST(test_policy_rows_stale)
+{
+	guard_targets_mark_stale(&g, 1);
+	check_row(&stale_cases[_i]);
+}
 END_TEST
 
 int
@@ -508,6 +702,13 @@ main(void)
 	    (int)(sizeof(hsport_cases) / sizeof(hsport_cases[0])));
 	tcase_add_loop_test(tc, test_policy_rows, 0,
 	    (int)(sizeof(pcases) / sizeof(pcases[0])));
+	tcase_add_test(tc, test_stale_refuses_every_target);
+	tcase_add_test(tc, test_stale_cleared_by_later_connection);
+	tcase_add_loop_test(tc, test_conf_changes_listeners, 0,
+	    (int)(sizeof(listener_cases) / sizeof(listener_cases[0])));
+	tcase_add_test(tc, test_control_listener_options);
+	tcase_add_loop_test(tc, test_policy_rows_stale, 0,
+	    (int)(sizeof(stale_cases) / sizeof(stale_cases[0])));
 	suite_add_tcase(s, tc);
 	return tg_run_suite(s);
 }
