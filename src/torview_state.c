@@ -221,6 +221,7 @@ reconcile_done(torview_t *tv)
 	size_t n_file = tv->saved ? onions_count(tv->saved) : 0, kept = 0;
 	const uint8_t *cookie = tv->rc_have_cookie ? tv->rc_cookie : NULL;
 	char *id;
+	bool same;
 
 	/* The answer must be of the tor the view now shows. */
 	if (strcmp(tv->rc_version, tv->version) != 0 ||
@@ -233,21 +234,11 @@ reconcile_done(torview_t *tv)
 	}
 	id = make_tor_id(tv->rc_version, tv->rc_pid ? tv->rc_pid : "unknown",
 	    cookie);
-	if (tv->saved != NULL && tv->state_tor != NULL &&
-	    strcmp(tv->state_tor, id) == 0) {
+	same = tv->saved != NULL && tv->state_tor != NULL &&
+	    strcmp(tv->state_tor, id) == 0;
+	if (same) {
 		onions_each_detached(tv->saved, count_cb, &kept);
 		onions_each_detached(tv->saved, adopt_cb, tv);
-		log_info("onion state: reconciled with tor: %zu of %zu "
-		    "detached service%s from the file still run and keep "
-		    "their owners; %zu dropped", kept, n_file,
-		    n_file == 1 ? "" : "s", n_file - kept);
-	} else if (n_file > 0) {
-		log_info("onion state: the file is of another tor instance "
-		    "(tor restarted): its %zu detached service%s died with "
-		    "it; dropped", n_file, n_file == 1 ? "" : "s");
-	} else {
-		log_info("onion state: reconciled with tor (%zu detached "
-		    "service%s)", tv->rc_listed, tv->rc_listed == 1 ? "" : "s");
 	}
 	onions_free(tv->saved);
 	tv->saved = NULL;
@@ -257,6 +248,19 @@ reconcile_done(torview_t *tv)
 	tv->state_ready = true;
 	torview_reconcile_stop(tv);
 	state_save(tv);
+	/* Said once the file is written: the line marks the end. */
+	if (same)
+		log_info("onion state: reconciled with tor: %zu of %zu "
+		    "detached service%s from the file still run and keep "
+		    "their owners; %zu dropped", kept, n_file,
+		    n_file == 1 ? "" : "s", n_file - kept);
+	else if (n_file > 0)
+		log_info("onion state: the file is of another tor instance "
+		    "(tor restarted): its %zu detached service%s died with "
+		    "it; dropped", n_file, n_file == 1 ? "" : "s");
+	else
+		log_info("onion state: reconciled with tor (%zu detached "
+		    "service%s)", tv->rc_listed, tv->rc_listed == 1 ? "" : "s");
 }
 
 /* The reconciliation failed: the file's services stay owned by nobody; the
