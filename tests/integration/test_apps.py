@@ -19,13 +19,16 @@ A test whose program is missing is skipped (a failure under CI=true).
 Every wait is bounded.
 """
 
+import base64
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import time
 import unittest
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,6 +45,11 @@ PROFILE_DIR = os.path.join(_top, "profiles")
 LISTENERS = [
     ("bitcoind", ("127.0.0.1", 0), "bitcoind"),
     ("lnd", ("127.0.0.1", 0), "lnd"),
+    ("bisq2", ("127.0.0.1", 0), "bisq2"),
+    ("ricochet", ("127.0.0.1", 0), "ricochet-refresh"),
+    ("cwtch", ("127.0.0.1", 0), "cwtch"),
+    ("tor-browser", ("127.0.0.1", 0), "tor-browser"),
+    ("onioncircuits", "onioncircuits.sock", "onioncircuits"),
 ]
 
 env = None
@@ -102,6 +110,24 @@ PROTOCOLINFO_RE = re.compile(rb"^250-PROTOCOLINFO 1\r\n"
                              rb"250-VERSION Tor=\"[^\"]+\"\r\n250 OK\r\n$")
 
 
+def new_service():
+    """(service ID, private key) of a fresh ED25519-V3 service made on a
+    direct connection to tor and removed again: the key an application
+    saved from an earlier run."""
+    with env.tor.direct() as d:
+        rep = d.command(b"ADD_ONION NEW:ED25519-V3 Port=80,1\r\n")
+        m = NEW_SERVICE_RE.match(rep)
+        assert m, rep
+        assert d.command(b"DEL_ONION " + m.group(1) + b"\r\n") == OK
+    return m.groups()
+
+
+def x25519_key():
+    """A client authorization key as Tor Browser sends it (base64 of 32
+    bytes)."""
+    return base64.b64encode(os.urandom(32))
+
+
 class AppCase(GateCase):
     """A replay of one application's session: send exactly the bytes its
     code sends, one command at a time as it does, and check the replies it
@@ -140,6 +166,25 @@ class AppCase(GateCase):
             if not rep.startswith(b"550") or time.monotonic() > deadline:
                 return rep
             time.sleep(0.1)
+
+
+# ---------------------------------------------------------------------------
+
+
+class ShippedProfilesTest(unittest.TestCase):
+
+    # the profiles test_clients.py runs its real clients through
+    IN_TEST_CLIENTS = {"nyx", "onionshare", "stem-example"}
+
+    def test_check_clean_and_each_tested(self):
+        rc, out = itkit.run_check([PROFILE_DIR])
+        self.assertEqual(rc, 0, out)
+        self.assertRegex(out, r"\b0 errors, 0 warnings\b", out)
+        shipped = {f[:-4] for f in os.listdir(PROFILE_DIR)
+                   if f.endswith(".yml")}
+        tested = {prof for _, _, prof in LISTENERS} | self.IN_TEST_CLIENTS
+        self.assertEqual(shipped - tested, set(),
+                         "a shipped profile without its replay test")
 
 
 # ---------------------------------------------------------------------------
@@ -238,6 +283,321 @@ class LndTest(AppCase):
         m3 = SAVED_SERVICE_RE.match(rep)
         self.assertIsNotNone(m3, rep)
         self.assertEqual(m3.group(1), sid)
+
+
+# ---------------------------------------------------------------------------
+# Bisq 2
+
+
+class Bisq2Test(AppCase):
+
+    def test_external_tor_session(self):
+        sid, key = new_service()
+        c = self.app("bisq2")
+        # TorController.authenticate(): AUTHENTICATE + the empty hex string
+        self.assertEqual(self.send(c, b"AUTHENTICATE "), OK)
+        self.assertRegex(self.send(c, b"GETINFO net/listeners/socks"),
+                         rb"^250-net/listeners/socks=")
+        # PublishOnionAddressService: HS_DESC, ADD_ONION, then no events
+        self.assertEqual(self.send(c, b"SETEVENTS HS_DESC"), OK)
+        self.assert_tor_got(b"SETEVENTS HS_DESC")
+        m = SAVED_SERVICE_RE.match(self.send(
+            c, b"ADD_ONION " + key + b" Port=41234,40123"))
+        self.assertIsNotNone(m)
+        self.assertEqual(m.group(1), sid)
+        self.assert_tor_got(b"ADD_ONION " + key +
+                            b" Port=41234,127.0.0.1:40123")
+        self.assertEqual(self.send(c, b"SETEVENTS"), OK)
+        # OnionServiceOnlineStateService: is a peer online?
+        self.assertEqual(self.send(c, b"SETEVENTS HS_DESC"), OK)
+        self.assertNotEqual(self.send(c, b"HSFETCH " + sid), FILTERED)
+        self.assert_tor_got(b"HSFETCH " + sid)
+        self.denied(c, b"ADD_ONION NEW:ED25519-V3 Port=41234,40123",
+                    b"NEW:ED25519-V3")
+        self.denied(c, b"HSFETCH " + sid + b" SERVER=" + b"A" * 40,
+                    b"SERVER=")
+        self.denied(c, b"DEL_ONION " + sid)
+        self.denied(c, b"SETCONF DisableNetwork=0", b"DisableNetwork")
+        self.denied(c, b"SETEVENTS HS_DESC CIRC", b"CIRC")
+
+
+# ---------------------------------------------------------------------------
+# Ricochet Refresh
+
+
+class RicochetTest(AppCase):
+
+    def test_start_and_publish(self):
+        c = self.app("ricochet")
+        # socketConnected: AUTHENTICATE with the hex of its password
+        self.assertEqual(self.send(c, b"AUTHENTICATE " +
+                                   os.urandom(16).hex().encode()), OK)
+        # takeOwnership(): answered by torgate, never forwarded
+        self.assertEqual(self.send(c, b"TAKEOWNERSHIP"), OK)
+        self.assertEqual(self.send(
+            c, b"RESETCONF __OwningControllerProcess"), OK)
+        # authenticateReply: two registerEvent calls, then tor's state
+        self.assertEqual(self.send(c, b"SETEVENTS STATUS_CLIENT"), OK)
+        self.assertEqual(self.send(c, b"SETEVENTS HS_DESC STATUS_CLIENT"), OK)
+        self.assert_tor_got(b"SETEVENTS HS_DESC STATUS_CLIENT")
+        rep = self.send(c, b"GETINFO status/circuit-established "
+                        b"status/bootstrap-phase version")
+        self.assertRegex(rep, rb"^250-status/circuit-established=[01]\r\n"
+                         rb"250-status/bootstrap-phase=[^\r\n]+\r\n"
+                         rb"250-version=" +
+                         re.escape(env.tor.version.encode()) +
+                         rb"[^\r\n]*\r\n250 OK\r\n$")
+        # beginBootstrap(): refused, Ricochet logs it and goes on
+        self.denied(c, b'RESETCONF DisableNetwork="0"', b"DisableNetwork")
+        self.assertRegex(self.send(c, b"GETINFO net/listeners/socks"),
+                         rb"^250-net/listeners/socks=")
+        # publishService(): a new identity, then the saved one
+        m = NEW_SERVICE_RE.match(self.send(
+            c, b"ADD_ONION NEW:ED25519-V3 Port=9878,127.0.0.1:43211"))
+        self.assertIsNotNone(m, "Ricochet reads PrivateKey=")
+        self.assert_tor_got(b"ADD_ONION NEW:ED25519-V3 "
+                            b"Port=9878,127.0.0.1:43211")
+        sid, key = new_service()
+        m2 = SAVED_SERVICE_RE.match(self.send(
+            c, b"ADD_ONION " + key + b" Port=9878,127.0.0.1:43212"))
+        self.assertIsNotNone(m2)
+        self.assertEqual(m2.group(1), sid)
+        self.denied(c, b"ADD_ONION NEW:ED25519-V3 Port=9878,10.0.0.1:43211",
+                    b"10.0.0.1")
+        self.denied(c, b"SETCONF DisableNetwork=0", b"DisableNetwork")
+        # shutdown(): it believes it owns tor
+        self.denied(c, b"SIGNAL SHUTDOWN")
+        self.assertNotIn(b"TAKEOWNERSHIP", self.sent_to_tor())
+        self.assertNotIn(b"__OwningControllerProcess", self.sent_to_tor())
+
+
+# ---------------------------------------------------------------------------
+# Cwtch
+
+
+class CwtchTest(AppCase):
+
+    def test_profile_service(self):
+        sid, key = new_service()
+        c = self.app("cwtch")
+        # bine's Authenticate: PROTOCOLINFO without a version, then NULL
+        self.protocolinfo(c, b"PROTOCOLINFO")
+        self.assertEqual(self.send(c, b"AUTHENTICATE"), OK)
+        m = self.env.tap.mark()
+        self.assertEqual(self.send(c, b"SETEVENTS CIRC WARN ERR"), OK)
+        self.assertEqual(self.send(c, b"SETEVENTS CIRC ORCONN INFO NOTICE "
+                                   b"WARN ERR HS_DESC HS_DESC_CONTENT"), OK)
+        # only HS_DESC reaches tor: the rest is suppressed
+        self.assert_tor_got(b"SETEVENTS HS_DESC", mark=m)
+        self.assert_not_forwarded(b"CIRC", b"ORCONN", b"NOTICE",
+                                  b"HS_DESC_CONTENT", mark=m)
+        self.assertEqual(self.send(c, b"GETINFO network-liveness"),
+                         self.ref(b"GETINFO network-liveness\r\n"))
+        self.assertRegex(self.send(c, b"GETINFO status/bootstrap-phase"),
+                         rb"^250-status/bootstrap-phase=")
+        self.assertEqual(self.send(c, b"GETCONF DisableNetwork"),
+                         b"250 DisableNetwork=1\r\n")
+        line = (b"ADD_ONION " + key + b" Flags=DiscardPK,Detach "
+                b"Port=9878,[::]:15000")
+        mm = SAVED_SERVICE_RE.match(self.send(c, line))
+        self.assertIsNotNone(mm)
+        self.assertEqual(mm.group(1), sid)
+        self.assert_tor_got(b"ADD_ONION " + key + b" Flags=DiscardPK,Detach "
+                            b"Port=9878,127.0.0.1:15000")
+        self.assertNotEqual(self.send(c, b"HSFETCH " + sid), FILTERED)
+        self.denied(c, b"ADD_ONION NEW:ED25519-V3 Flags=DiscardPK,Detach "
+                    b"Port=9878,[::]:15000", b"NEW:ED25519-V3")
+        self.denied(c, line[:-5] + b"15379", b":15379")
+        self.denied(c, b"GETINFO address")
+        # the detached service is removed by Cwtch, its owner
+        self.assertEqual(self.send(c, b"DEL_ONION " + sid), OK)
+
+
+# ---------------------------------------------------------------------------
+# Tor Browser
+
+
+class TorBrowserTest(AppCase):
+
+    def test_system_tor_session(self):
+        c = self.app("tor-browser")
+        # TOR_CONTROL_COOKIE_AUTH_FILE: the cookie's bytes, in hex, lower
+        # case command
+        self.assertEqual(self.send(c, b"authenticate " +
+                                   env.tor.cookie().hex().encode()), OK)
+        self.assertEqual(self.send(c, b"SETEVENTS CIRC STREAM"), OK)
+        self.assert_tor_got(b"SETEVENTS CIRC STREAM")
+        # restrict-stream-events: no circuit of others (none offline)
+        self.assertRegex(self.send(c, b"GETINFO circuit-status"),
+                         rb"^250[-+]circuit-status=")
+        # getNodeInfo: bridges, the relay's address, its country
+        self.assertEqual(self.send(c, b"GETCONF BRIDGE"),
+                         self.ref(b"GETCONF BRIDGE\r\n"))
+        fp = b"A" * 40
+        self.assertEqual(self.send(c, b"GETINFO ns/id/" + fp),
+                         self.ref(b"GETINFO ns/id/" + fp + b"\r\n"))
+        self.assertEqual(self.send(c, b"GETINFO ip-to-country/8.8.8.8"),
+                         self.ref(b"GETINFO ip-to-country/8.8.8.8\r\n"))
+        # New Identity
+        self.assertEqual(self.send(c, b"SIGNAL NEWNYM"), OK)
+        # a key for an onion service with client authorization
+        sid, _ = new_service()
+        rep = self.send(c, b"onion_client_auth_add " + sid + b" x25519:" +
+                        x25519_key())
+        self.assertRegex(rep, rb"^25[0-2] ")
+        self.denied(c, b"onion_client_auth_view")
+        self.denied(c, b"onion_client_auth_remove " + sid)
+        self.denied(c, b"GETCONF ClientTransportPlugin",
+                    b"ClientTransportPlugin")
+        self.denied(c, b"SETCONF DisableNetwork=0", b"DisableNetwork")
+        self.denied(c, b"SIGNAL RELOAD")
+        self.denied(c, b"GETINFO stream-status")
+
+
+# ---------------------------------------------------------------------------
+# onioncircuits, the real program under Xvfb
+
+
+class OnioncircuitsTest(AppCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for prog in ("onioncircuits", "Xvfb", "xwd"):
+            if shutil.which(prog) is None:
+                itkit.missing("%s not installed (packages onioncircuits, "
+                              "xvfb, x11-apps)" % prog)
+
+    def start_xvfb(self):
+        """An X server of our own; returns its display name."""
+        r, w = os.pipe()
+        x = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0",
+                              "1024x768x24", "-nolisten", "tcp"],
+                             pass_fds=(w,), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        os.close(w)
+        self.addCleanup(stop_process, x)
+        with os.fdopen(r) as f:
+            num = f.readline().strip()
+        if not num.isdigit():
+            self.fail("Xvfb did not start")
+        return ":" + num
+
+    def session_lines(self):
+        """torgate's lines of the onioncircuits listener's sessions."""
+        log = tg.log_text()
+        on = "unix:" + L["onioncircuits"].addr
+        sids = {s for s, where, _ in SESSION_RE.findall(log) if where == on}
+        out = []
+        for line in log.splitlines():
+            m = re.match(r"^torgate: \w+: session (\d+): (.*)$", line)
+            if m and m.group(1) in sids:
+                out.append(m.group(2))
+        return out
+
+    def test_runs_and_reads_circuits(self):
+        display = self.start_xvfb()
+        home = env.tempdir("tgt-home-")
+        out = os.path.join(home, "onioncircuits.out")
+        e = dict(os.environ, HOME=home, DISPLAY=display, LANG="C.UTF-8",
+                 TOR_CONTROL_SOCKET=L["onioncircuits"].addr,
+                 NO_AT_BRIDGE="1", XDG_RUNTIME_DIR=home)
+        with open(out, "wb") as o:
+            p = subprocess.Popen(["onioncircuits"], env=e, cwd=home,
+                                 stdin=subprocess.DEVNULL, stdout=o,
+                                 stderr=subprocess.STDOUT)
+        self.addCleanup(stop_process, p)
+
+        def drawn():
+            sent = [l[3:] for l in self.session_lines()
+                    if l.startswith("C> ")]
+            return p.poll() is not None or (
+                "GETINFO circuit-status" in sent and
+                "GETINFO stream-status" in sent)
+        try:
+            wait_until(drawn, 30, interval=0.1, what="onioncircuits' lists")
+        except TimeoutError:
+            pass
+        lines = self.session_lines()
+        diag = "\ntorgate:\n%s\nonioncircuits:\n%s" % (
+            "\n".join(lines)[-4000:], read(out)[-3000:])
+        self.assertIsNone(p.poll(), "onioncircuits exited" + diag)
+        sent = [l[3:] for l in lines if l.startswith("C> ")]
+        self.assertIn("PROTOCOLINFO 1", sent, diag)
+        self.assertTrue(any(l.startswith("AUTHENTICATE") for l in sent), diag)
+        self.assertIn("GETINFO circuit-status", sent, diag)
+        self.assertIn("GETINFO stream-status", sent, diag)
+        self.assertFalse([l for l in lines if " denied " in l], diag)
+        self.assert_tor_got(b"GETINFO circuit-status")
+        self.assertTrue(any(l.startswith(b"SETEVENTS") and b"CIRC" in l and
+                            b"STREAM" in l for l in self.tor_lines()), diag)
+        # a screenshot: the window must have been drawn (more than a
+        # blank screen; bounded wait for GTK to paint), kept as PNG in
+        # TGT_SCREENSHOT_DIR when that is set
+        shot = os.path.join(home, "onioncircuits.xwd")
+
+        def painted():
+            subprocess.run(["xwd", "-root", "-silent", "-display", display,
+                            "-out", shot], check=True, timeout=20,
+                           stdin=subprocess.DEVNULL)
+            return len(set(xwd_rgb(shot)[2])) > 8
+        wait_until(painted, 20, interval=0.2, what="a painted window")
+        keep = os.environ.get("TGT_SCREENSHOT_DIR")
+        if keep:
+            write_png(xwd_rgb(shot), os.path.join(keep, "onioncircuits.png"))
+        stop_process(p)
+
+
+def xwd_rgb(path):
+    """(width, height, pixels) of a ZPixmap XWD file with 4 bytes a pixel,
+    least significant first (what xwd writes of an Xvfb screen of depth
+    24), pixels as (r, g, b) tuples."""
+    with open(path, "rb") as f:
+        d = f.read()
+    h = struct.unpack(">25I", d[:100])
+    size, w, ht, order, bpl, ncolors = h[0], h[4], h[5], h[7], h[12], h[19]
+    if bpl != 4 * w or order != 0:
+        raise AssertionError("unexpected XWD layout (%d bytes a line, "
+                             "byte order %d)" % (bpl, order))
+    px = d[size + ncolors * 12:]
+    out = []
+    for y in range(ht):
+        row = px[y * bpl:y * bpl + w * 4]
+        out += [(row[i + 2], row[i + 1], row[i]) for i in range(0, w * 4, 4)]
+    return w, ht, out
+
+
+def write_png(img, path):
+    w, ht, px = img
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data)))
+    raw = b"".join(b"\0" + bytes(v for p in px[y * w:(y + 1) * w] for v in p)
+                   for y in range(ht))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" +
+                chunk(b"IHDR", struct.pack(">IIBBBBB", w, ht, 8, 2, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def stop_process(p, timeout=5):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout)
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 if __name__ == "__main__":
