@@ -9,13 +9,15 @@ set -eu
 # libclang-rt-dev, the sanitizer and libFuzzer runtimes of the default
 # clang (libclang_rt.fuzzer-x86_64.a; libclang-rt-14-dev on bookworm).
 # tor, python3 and the clients (nyx, onionshare-cli, python3-stem, tmux to
-# give nyx a terminal) run in the integration tests; socat in bench/run.sh;
+# give nyx a terminal; onioncircuits, a GTK program, with xvfb for its X
+# server and x11-apps for xwd, its screenshot) run in the integration
+# tests; socat in bench/run.sh;
 # setpriv and prlimit come with util-linux, which every Debian has;
 # valgrind runs the integration tests under memcheck (tools/valgrind.sh).
 PKGS="gcc libc6-dev clang libclang-rt-dev llvm meson ninja-build pkg-config \
 libevent-dev libyaml-dev libpcre2-dev libseccomp-dev libapparmor-dev \
 nettle-dev check tor python3 socat \
-nyx onionshare-cli python3-stem tmux valgrind"
+nyx onionshare-cli python3-stem tmux onioncircuits xvfb x11-apps valgrind"
 
 missing=""
 for p in $PKGS; do
