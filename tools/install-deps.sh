@@ -13,11 +13,14 @@ set -eu
 # server and x11-apps for xwd, its screenshot) run in the integration
 # tests; socat in bench/run.sh;
 # setpriv and prlimit come with util-linux, which every Debian has;
-# valgrind runs the integration tests under memcheck (tools/valgrind.sh).
+# valgrind runs the integration tests under memcheck (tools/valgrind.sh);
+# apparmor brings apparmor_parser and the abstractions, with which
+# tests/apparmor compiles the profile (nothing is loaded into the kernel).
 PKGS="gcc libc6-dev clang libclang-rt-dev llvm meson ninja-build pkg-config \
 libevent-dev libyaml-dev libpcre2-dev libseccomp-dev libapparmor-dev \
 nettle-dev check tor python3 socat \
-nyx onionshare-cli python3-stem tmux onioncircuits xvfb x11-apps valgrind"
+nyx onionshare-cli python3-stem tmux onioncircuits xvfb x11-apps valgrind \
+apparmor"
 
 missing=""
 for p in $PKGS; do
