@@ -27,6 +27,9 @@
  *     EVENT: null | {suppress: bool, response: [{pattern, replacement}]}
  *   restrict-stream-events: bool
  *   tor-browser-mode: bool        (Whonix's name for the same)
+ *   restrict-onion-events: bool   HS_DESC and HS_DESC_CONTENT only about
+ *                                 the profile's own onion services and
+ *                                 those the client HSFETCHed (events.h)
  *   del-onion-any: bool           may DEL_ONION services of other profiles
  *   client-unix-targets: bool     clients may choose unix: targets of onion
  *                                 services (guard.h)
@@ -109,6 +112,7 @@ typedef struct profile {
 	event_rule_t *events;
 	size_t n_events;
 	bool restrict_stream_events;
+	bool restrict_onion_events;
 	bool del_onion_any;
 	bool client_unix_targets;
 } profile_t;

@@ -162,6 +162,8 @@ static const struct ok_case ok_cases[] = {
 	{ "- events:\n    SIGNAL: {suppress: yes}\n    BW: {suppress: ~}\n", 1 },
 	{ "- restrict-stream-events: true\n  tor-browser-mode: false\n"
 	  "  del-onion-any: off\n", 1 },
+	{ "- restrict-onion-events: true\n- restrict-onion-events: False\n"
+	  "- restrict-onion-events:\n", 3 },
 	{ "- name: \"quoted \\u0041\"\n", 1 },
 	{ "- users: ['1000', \"yes\", 'null', '1.5', '2024-01-01', 10.200.1.2,"
 	  " 1.2.3, 09, 1e5, oN, nULL, 0x]\n", 1 },
@@ -259,6 +261,11 @@ static const struct err_case err_cases[] = {
 	ERR("- del-onion-any: tRUE\n", "1:18", "expected a boolean"),
 	ERR("- del-onion-any: [true]\n", "1:18", "got a sequence"),
 	ERR("- del-onion-any: !!bool maybe\n", "1:18", "malformed boolean"),
+	ERR("- restrict-onion-events: 'true'\n", "1:26",
+	    "restrict-onion-events: expected a boolean"),
+	ERR("- restrict-onion-events: [true]\n", "1:26", "got a sequence"),
+	ERR("- restrict-onion-events: yes\n  restrict-onion-events: no\n",
+	    "2:3", "duplicate key 'restrict-onion-events'"),
 	/* commands */
 	ERR("- commands: [GETINFO]\n", "1:13",
 	    "commands: expected a mapping of command keywords"),
@@ -646,6 +653,26 @@ START_TEST(test_structure)
 }
 END_TEST
 
+/* restrict-onion-events: read as a boolean, off unless it says true
+ * (onion-grater's profiles do not have it). */
+START_TEST(test_restrict_onion_events)
+{
+	struct collector c;
+	profile_set_t *s;
+
+	collector_init(&c);
+	s = load(&c, "- name: a\n  restrict-onion-events: true\n"
+	    "- name: b\n  restrict-onion-events: false\n"
+	    "- name: c\n  restrict-stream-events: true\n");
+	ck_assert_ptr_nonnull(s);
+	ck_assert(s->v[0]->restrict_onion_events);
+	ck_assert(!s->v[1]->restrict_onion_events);
+	ck_assert(!s->v[2]->restrict_onion_events);
+	profile_set_unref(s);
+	collector_free(&c);
+}
+END_TEST
+
 /* A profile with no qualifier keys has none of the has_* flags. */
 START_TEST(test_absent_keys)
 {
@@ -661,6 +688,7 @@ START_TEST(test_absent_keys)
 	ck_assert(!p->has_users && !p->has_apparmor_profiles);
 	ck_assert_uint_eq(p->hosts.n, 0);
 	ck_assert(!p->restrict_stream_events && !p->del_onion_any);
+	ck_assert(!p->restrict_onion_events);
 	ck_assert_uint_eq(p->n_confs + p->n_events, 0);
 	profile_set_unref(s);
 
@@ -1448,6 +1476,7 @@ profile_suite(bool with_compat)
 	tc = tcase_create("content");
 	tcase_add_test(tc, test_structure);
 	tcase_add_test(tc, test_absent_keys);
+	tcase_add_test(tc, test_restrict_onion_events);
 	tcase_add_test(tc, test_wildcard_only_where_dangerous);
 	tcase_add_test(tc, test_ignored_commands_not_stored);
 	tcase_add_test(tc, test_default_names);
