@@ -1,6 +1,7 @@
 /*
  * events.c: see events.h.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,8 +175,10 @@ parse_id(const char *s, uint64_t *id)
 
 	if (s[0] < '0' || s[0] > '9')
 		return false;
+	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (*end != '\0')
+	/* tor's ids are 64-bit: a longer number is no id of tor's */
+	if (*end != '\0' || errno == ERANGE)
 		return false;
 	*id = v;
 	return true;

@@ -119,6 +119,14 @@ START_TEST(test_restrict)
 	ck_assert_int_eq(R("650 STREAM 9 SUCCEEDED 12 a.com:80"),
 	    RESTRICT_DROP);
 	ck_assert_int_eq(R("650 STREAM x NEW"), RESTRICT_DROP);
+	/* a number past 64 bits is no id of tor's */
+	ck_assert_int_eq(R("650 STREAM 18446744073709551616 NEW 0 a.com:80 "
+	    "SOURCE_ADDR=10.0.0.2:5555"), RESTRICT_DROP);
+	ck_assert_int_eq(R("650 STREAM 18446744073709551615 NEW 0 a.com:80 "
+	    "SOURCE_ADDR=10.0.0.2:5555"), RESTRICT_PASS);
+	ck_assert_int_eq(R("650 STREAM 20 NEW 99999999999999999999 a.com:80 "
+	    "SOURCE_ADDR=10.0.0.2:5555"), RESTRICT_PASS);
+	ck_assert(!owned_has_circ(o, UINT64_MAX));
 	free(o);
 #undef R
 }
