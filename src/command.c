@@ -94,6 +94,18 @@ send_resolve(session_t *s, pending_t *p, const proto_cmd_t *cmd,
 		owner_note_resolve(s, args, len);
 }
 
+/* HSFETCH: with restrict-onion-events, the client may see that fetch's
+ * HS_DESC events. */
+static void
+send_hsfetch(session_t *s, pending_t *p, const proto_cmd_t *cmd,
+    verdict_t *v)
+{
+	size_t len;
+	const char *args = sent_args(cmd, v, &len);
+
+	owner_note_hsfetch(s, args, len);
+}
+
 /* SETEVENTS: the set the client will have once tor agrees, and the one
  * tor will have (to restore on a new tor). */
 static void
@@ -130,6 +142,7 @@ send_conf(session_t *s, pending_t *p, const proto_cmd_t *cmd, verdict_t *v)
 static const on_send_fn on_send[CMD_COUNT] = {
 	[CMD_ADD_ONION] = send_add_onion,
 	[CMD_DEL_ONION] = send_del_onion,
+	[CMD_HSFETCH] = send_hsfetch,
 	[CMD_GETINFO] = send_getinfo,
 	[CMD_LOADCONF] = send_conf,
 	[CMD_RESETCONF] = send_conf,

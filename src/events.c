@@ -1,6 +1,7 @@
 /*
  * events.c: see events.h.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,8 +175,10 @@ parse_id(const char *s, uint64_t *id)
 
 	if (s[0] < '0' || s[0] > '9')
 		return false;
+	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (*end != '\0')
+	/* tor's ids are 64-bit: a longer number is no id of tor's */
+	if (*end != '\0' || errno == ERANGE)
 		return false;
 	*id = v;
 	return true;
@@ -237,4 +240,99 @@ events_restrict(owned_t *o, own_source_fn own_source, void *arg,
 		return RESTRICT_DROP;
 	}
 	return RESTRICT_PASS;
+}
+
+/* ---- restrict-onion-events ------------------------------------------ */
+
+#define ONION_ADDR_LEN 56	/* base32 of a v3 address, without .onion */
+
+bool
+events_is_onion_address(const char *s, size_t len)
+{
+	if (len != ONION_ADDR_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '2' && c <= '7')))
+			return false;
+	}
+	return true;
+}
+
+/* The next field of line[*pos..len), separated by exactly one space as tor
+ * writes them; false at the end or on an empty field. */
+static bool
+next_field(const char *line, size_t len, size_t *pos, const char **f,
+    size_t *flen)
+{
+	size_t i = *pos;
+
+	if (i >= len)
+		return false;
+	*f = line + i;
+	while (i < len && line[i] != ' ')
+		i++;
+	*flen = (size_t)(line + i - *f);
+	if (i < len)
+		i++;            /* the space */
+	*pos = i;
+	return *flen > 0;
+}
+
+static bool
+field_is(const char *f, size_t flen, const char *word)
+{
+	return flen == strlen(word) && memcmp(f, word, flen) == 0;
+}
+
+bool
+events_onion_event(const char *line, size_t len, const char **addr,
+    size_t *alen, bool *fetch)
+{
+	static const char desc[] = "650 HS_DESC ";
+	static const char content[] = "650+HS_DESC_CONTENT ";
+	const char *action, *auth;
+	size_t pos, action_len, auth_len;
+
+	if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len) != NULL)
+		return false;
+	if (len >= sizeof(content) - 1 &&
+	    memcmp(line, content, sizeof(content) - 1) == 0) {
+		pos = sizeof(content) - 1;
+		if (!next_field(line, len, &pos, addr, alen))
+			return false;
+		*fetch = true;
+		return events_is_onion_address(*addr, *alen);
+	}
+	if (len < sizeof(desc) - 1 ||
+	    memcmp(line, desc, sizeof(desc) - 1) != 0)
+		return false;
+	pos = sizeof(desc) - 1;
+	if (!next_field(line, len, &pos, &action, &action_len) ||
+	    !next_field(line, len, &pos, addr, alen) ||
+	    !events_is_onion_address(*addr, *alen) ||
+	    !next_field(line, len, &pos, &auth, &auth_len))
+		return false;
+	if (field_is(action, action_len, "REQUESTED") ||
+	    field_is(action, action_len, "RECEIVED"))
+		*fetch = true;
+	else if (field_is(action, action_len, "FAILED"))
+		*fetch = !field_is(auth, auth_len, "UNKNOWN");
+	else
+		*fetch = false;
+	return true;
+}
+
+bool
+events_onion_is_own(own_onion_fn own, void *arg, const char *line,
+    size_t len)
+{
+	const char *addr;
+	size_t alen;
+	bool fetch;
+
+	if (!events_onion_event(line, len, &addr, &alen, &fetch))
+		return false;
+	return own(arg, addr, alen, fetch);
 }

@@ -77,6 +77,40 @@ typedef bool (*own_source_fn)(void *arg, const char *source,
 restrict_verdict_t events_restrict(owned_t *o, own_source_fn own_source,
     void *arg, const char *line, size_t len, uint64_t *circ);
 
+/*
+ * restrict-onion-events: an HS_DESC or HS_DESC_CONTENT event is about one
+ * onion service, its HSAddress (the 56-character base32 form, without
+ * ".onion"), as tor writes them (control_events.c):
+ *   650 HS_DESC Action HSAddress AuthType HsDir [DescriptorID] [K=V...]
+ *   650+HS_DESC_CONTENT HSAddress DescId HsDir   (then data, "650 OK")
+ * A client sees the event when its profile created that service, and,
+ * for the events of fetching a descriptor (REQUESTED, RECEIVED, FAILED
+ * with an AuthType other than UNKNOWN -- a failed upload says UNKNOWN --
+ * and HS_DESC_CONTENT), when it asked tor to fetch that very address.
+ */
+
+/* Is the onion service addr[0..len) the client's for this event? fetch:
+ * the event is about fetching the service's descriptor, not publishing
+ * it. */
+typedef bool (*own_onion_fn)(void *arg, const char *addr, size_t len,
+    bool fetch);
+
+/* Read the first line of an HS_DESC or HS_DESC_CONTENT event (line[0..len),
+ * no CRLF): false if it is not one tor writes (wrong framing, no address,
+ * "UNKNOWN" or not 56 base32 characters), else its HSAddress in
+ * *addr and *alen (pointing into line) and whether it is about a fetch. */
+bool events_onion_event(const char *line, size_t len, const char **addr,
+    size_t *alen, bool *fetch);
+
+/* May the client see this HS_DESC or HS_DESC_CONTENT event (its first
+ * line)? Events that cannot be read are not its (fail closed). */
+bool events_onion_is_own(own_onion_fn own, void *arg, const char *line,
+    size_t len);
+
+/* Is s[0..len) an onion service address as tor writes it in events and
+ * ServiceID=: 56 base32 characters (either case, as tor decodes them)? */
+bool events_is_onion_address(const char *s, size_t len);
+
 bool owned_has_circ(const owned_t *o, uint64_t id);
 bool owned_has_stream(const owned_t *o, uint64_t id);
 

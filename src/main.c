@@ -60,6 +60,8 @@ check_only(const config_t *cfg)
 
 	set = profile_set_load((const char *const *)cfg->profile_dirs,
 	    cfg->n_profile_dirs, &d);
+	profile_set_check_collisions(set, profile_reach_of_listeners(
+	    cfg->listens, cfg->n_listens), &d);
 	printf("%zu profile%s, %u error%s, %u warning%s\n",
 	    set ? set->n : 0, set && set->n == 1 ? "" : "s", d.errors,
 	    d.errors == 1 ? "" : "s", d.warnings, d.warnings == 1 ? "" : "s");

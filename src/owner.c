@@ -4,6 +4,11 @@
  * this file answers its one question (is a new stream this client's?)
  * from what the session knows: its own upstream connection, the names it
  * RESOLVEd, its address or uid, and tor's SOCKS listeners (torview.h).
+ *
+ * restrict-onion-events -- which onion services' HS_DESC and
+ * HS_DESC_CONTENT events are the client's: those its profile created
+ * (the ownership table, onions.h) and the fetches of addresses it
+ * HSFETCHed itself recently.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +19,9 @@
 #include <event2/bufferevent.h>
 
 #include "kvline.h"
+#include "onions.h"
 #include "session_impl.h"
+#include "torview.h"
 #include "util.h"
 
 void
@@ -40,6 +47,8 @@ owner_clear(session_t *s)
 	FREE(s->owned);
 	for (size_t i = 0; i < RESOLVES_MAX; i++)
 		FREE(s->resolves[i]);
+	for (size_t i = 0; i < HSFETCHES_MAX; i++)
+		FREE(s->hsfetches[i]);
 }
 
 void
@@ -51,6 +60,10 @@ owner_forget(session_t *s)
 		FREE(s->resolves[i]);
 	s->resolve_next = 0;
 	s->data_key = 0;
+	/* A fetch tor had not finished is not finished by the new one. */
+	for (size_t i = 0; i < HSFETCHES_MAX; i++)
+		FREE(s->hsfetches[i]);
+	s->hsfetch_next = 0;
 }
 
 /*
@@ -122,4 +135,45 @@ owner_note_resolve(session_t *s, const char *args, size_t len)
 		s->resolve_next = (s->resolve_next + 1) % RESOLVES_MAX;
 	}
 	words_clear(&w);
+}
+
+void
+owner_note_hsfetch(session_t *s, const char *args, size_t len)
+{
+	words_t w;
+
+	if (!s->profile->restrict_onion_events)
+		return;
+	/* tor reads its one positional argument first: the address. */
+	words_split(args, len, &w);
+	if (w.n > 0 && events_is_onion_address(w.v[0], strlen(w.v[0]))) {
+		free(s->hsfetches[s->hsfetch_next]);
+		s->hsfetches[s->hsfetch_next] = xstrdup(w.v[0]);
+		s->hsfetch_next = (s->hsfetch_next + 1) % HSFETCHES_MAX;
+	}
+	words_clear(&w);
+}
+
+/*
+ * Is the onion service addr the client's, for this event?
+ * - Its profile created it (ADD_ONION, remembered by onions.c, detached
+ *   or not): every event about it.
+ * - The client HSFETCHed it recently and the event is about that fetch:
+ *   yes. Two clients fetching one address both see its fetch events.
+ */
+bool
+owner_is_own_onion(void *arg, const char *addr, size_t len, bool fetch)
+{
+	session_t *s = arg;
+
+	if (onions_owned(torview_onions(s->g->tor), s->profile->name, addr,
+	    len))
+		return true;
+	if (!fetch)
+		return false;
+	for (size_t i = 0; i < HSFETCHES_MAX; i++)
+		if (s->hsfetches[i] != NULL &&
+		    strn_case_eq(addr, len, s->hsfetches[i]))
+			return true;
+	return false;
 }

@@ -29,7 +29,7 @@ void
 profile_vdiag(profile_diag_t *d, bool is_error, const char *file,
     unsigned line, unsigned col, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[4096];         /* a collision names up to 16 profiles */
 
 	if (d == NULL)
 		return;

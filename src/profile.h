@@ -27,6 +27,9 @@
  *     EVENT: null | {suppress: bool, response: [{pattern, replacement}]}
  *   restrict-stream-events: bool
  *   tor-browser-mode: bool        (Whonix's name for the same)
+ *   restrict-onion-events: bool   HS_DESC and HS_DESC_CONTENT only about
+ *                                 the profile's own onion services and
+ *                                 those the client HSFETCHed (events.h)
  *   del-onion-any: bool           may DEL_ONION services of other profiles
  *   client-unix-targets: bool     clients may choose unix: targets of onion
  *                                 services (guard.h)
@@ -109,6 +112,7 @@ typedef struct profile {
 	event_rule_t *events;
 	size_t n_events;
 	bool restrict_stream_events;
+	bool restrict_onion_events;
 	bool del_onion_any;
 	bool client_unix_targets;
 } profile_t;
@@ -159,6 +163,26 @@ const profile_t *profile_set_find(const profile_set_t *s, const char *name);
 
 /* The profile with no rules: everything but torgate's built-ins denied. */
 const profile_t *profile_empty(void);
+
+/*
+ * Collisions (profile_collide.c): clients on listeners bound to no
+ * profile get the one whose qualifiers match them, and are denied
+ * everything when several do. reach says which clients such listeners
+ * take (PROFILE_REACH_*); warn through d, with each profile's FILE:LINE,
+ * about every group of profiles of s that all match one client of those
+ * kinds, for the most general such client (any local client, a program,
+ * a user, any remote client, a host).
+ */
+enum {
+	PROFILE_REACH_LOCAL = 1 << 0,   /* unix sockets and loopback */
+	PROFILE_REACH_REMOTE = 1 << 1,  /* any other address */
+};
+void profile_set_check_collisions(const profile_set_t *s, unsigned reach,
+    profile_diag_t *d);
+/* Which clients reach profile selection through the listeners v[0..n):
+ * those of listeners bound to no profile (listen_spec_t, addr.h). */
+struct listen_spec;
+unsigned profile_reach_of_listeners(const struct listen_spec *v, size_t n);
 
 const event_rule_t *profile_find_event(const profile_t *p, const char *name,
     size_t len);

@@ -810,6 +810,7 @@ enum {
 	PK_CONFS,
 	PK_EVENTS,
 	PK_RESTRICT,
+	PK_RESTRICT_ONION,
 	PK_TB_MODE,
 	PK_DEL_ONION_ANY,
 	PK_CLIENT_UNIX,
@@ -834,6 +835,7 @@ load_profile(struct loader *ld, yaml_node_t *m, const char *base,
 		[PK_CONFS] = { .name = "confs" },
 		[PK_EVENTS] = { .name = "events" },
 		[PK_RESTRICT] = { .name = "restrict-stream-events" },
+		[PK_RESTRICT_ONION] = { .name = "restrict-onion-events" },
 		[PK_TB_MODE] = { .name = "tor-browser-mode" },
 		[PK_DEL_ONION_ANY] = { .name = "del-onion-any" },
 		[PK_CLIENT_UNIX] = { .name = "client-unix-targets" },
@@ -895,6 +897,9 @@ load_profile(struct loader *ld, yaml_node_t *m, const char *base,
 		get_bool(ld, f[PK_TB_MODE].value, "tor-browser-mode", &b);
 		p->restrict_stream_events |= b;
 	}
+	if (f[PK_RESTRICT_ONION].value != NULL)
+		get_bool(ld, f[PK_RESTRICT_ONION].value,
+		    "restrict-onion-events", &p->restrict_onion_events);
 	if (f[PK_DEL_ONION_ANY].value != NULL)
 		get_bool(ld, f[PK_DEL_ONION_ANY].value, "del-onion-any",
 		    &p->del_onion_any);

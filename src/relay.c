@@ -184,17 +184,24 @@ emit_reply_line(session_t *s, pending_t *p, const proto_reply_line_t *line,
 
 /*
  * How to handle an event as its lines arrive: drop it (the client did not
- * ask for it), pass it line by line (nothing to judge), or gather it whole
- * (bounded) to filter or rewrite it.
+ * ask for it, or it is another client's onion service's), pass it line by
+ * line (nothing to judge), or gather it whole (bounded) to filter or
+ * rewrite it. first: the event's first line, without its CRLF.
  */
 static event_mode_t
-event_mode(session_t *s, int id)
+event_mode(session_t *s, int id, const char *first, size_t len)
 {
 	const event_rule_t *rule;
 	bool restricted = s->owned != NULL &&
 	    (id == TEV_STREAM || id == TEV_CIRC);
 
 	if (id < 0 || (!(s->ev_client & EVMASK(id)) && !restricted))
+		return EVM_DROP;
+	/* restrict-onion-events: whose service it is, the first line says;
+	 * the rest of a HS_DESC_CONTENT follows that verdict. */
+	if (s->profile->restrict_onion_events &&
+	    (id == TEV_HS_DESC || id == TEV_HS_DESC_CONTENT) &&
+	    !events_onion_is_own(owner_is_own_onion, s, first, len))
 		return EVM_DROP;
 	rule = profile_find_event(s->profile, event_name((event_id_t)id),
 	    strlen(event_name((event_id_t)id)));
@@ -262,7 +269,7 @@ relay_event_line(session_t *s, const proto_reply_line_t *line,
 		const char *t = (const char *)evbuffer_pullup(in,
 		    (ssize_t)line->len);
 		s->event_id = event_of_line(t, line->text_len);
-		s->event_mode = event_mode(s, s->event_id);
+		s->event_mode = event_mode(s, s->event_id, t, line->text_len);
 	}
 	switch (s->event_mode) {
 	case EVM_DROP:

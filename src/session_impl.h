@@ -10,8 +10,9 @@
  *               AUTHCHALLENGE, AUTHENTICATE, QUIT, ...)
  *   relay.c     tor's bytes -> replies and events -> the client, and what a
  *               reply teaches torgate (onion services, event sets)
- *   owner.c     which streams and circuits are the client's own
- *               (restrict-stream-events)
+ *   owner.c     which streams, circuits and onion services' events are
+ *               the client's own (restrict-stream-events,
+ *               restrict-onion-events)
  *
  * States:
  *   S_IDENTIFYING who the client is is being found out (ident.h) while the
@@ -82,6 +83,9 @@ typedef enum {
 
 /* Names a restricted client RESOLVEd, remembered to recognise its streams. */
 #define RESOLVES_MAX 16
+/* Onion addresses a client with restrict-onion-events HSFETCHed,
+ * remembered to let it see the events of those fetches. */
+#define HSFETCHES_MAX 16
 
 enum {
 	P_CLOSE = 1 << 0,    /* close the session once this reply is out */
@@ -169,6 +173,8 @@ struct session {
 	char **onion_sids;
 	size_t n_onion_sids, cap_onion_sids;
 	size_t resolve_next;
+	char *hsfetches[HSFETCHES_MAX]; /* restrict-onion-events */
+	size_t hsfetch_next;
 	char learn_name[128];           /* MODE_LEARN */
 	/* Counters for the log line at the end. */
 	unsigned long n_cmds, n_denied;
@@ -230,6 +236,12 @@ void owner_start(session_t *s);
 void owner_note_resolve(session_t *s, const char *args, size_t len);
 /* Is a new stream this client's? (own_source_fn) */
 bool owner_is_own_source(void *arg, const char *source, const char *target);
+/* Remember the onion address a client with restrict-onion-events asks
+ * tor to HSFETCH (the arguments as tor receives them). */
+void owner_note_hsfetch(session_t *s, const char *args, size_t len);
+/* Is this onion service's event the client's? (own_onion_fn) */
+bool owner_is_own_onion(void *arg, const char *addr, size_t len,
+    bool fetch);
 void owner_clear(session_t *s);
 /* Tor went away: its stream and circuit ids start again in the new tor. */
 void owner_forget(session_t *s);

@@ -53,11 +53,13 @@ def require_binaries():
         missing("torgate binary not built (set TORGATE)")
 
 
-def run_check(dirs, timeout=20):
-    """torgate --check -p DIR...; returns (exit status, stdout text)."""
+def run_check(dirs, timeout=20, extra=()):
+    """torgate --check -p DIR... [extra...]; returns (exit status, stdout
+    text)."""
     args = [harness.torgate_binary(), "--check"]
     for d in dirs:
         args += ["-p", d]
+    args += list(extra)
     p = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=timeout)
     return p.returncode, p.stdout.decode("utf-8", "replace")

@@ -506,6 +506,7 @@ class StemTest(ClientCase):
 
 ONION_SEEN = "b" * 56     # an onion service the user visits elsewhere
 ONION_OWN = "c" * 56      # an onion service this tor publishes
+ONION_OTHER = "d" * 56    # one another application published on it
 HSDIR = "$" + "D" * 40 + "~dir"
 PATH = ",".join("$%s~relay%s" % (c * 40, c) for c in "ABC")
 CIRCS = [
@@ -536,8 +537,11 @@ HS_DESC_EVENTS = [
     "UPLOAD %s UNKNOWN %s xyz HSDIR_INDEX=00" % (ONION_OWN, HSDIR),
     "UPLOADED %s UNKNOWN %s" % (ONION_OWN, HSDIR),
     "FAILED %s NO_AUTH %s REASON=UPLOAD_REJECTED" % (ONION_OWN, HSDIR),
+    # another application's service on this tor (restrict-onion-events)
+    "CREATED %s UNKNOWN UNKNOWN xyz" % ONION_OTHER,
+    "UPLOADED %s UNKNOWN %s" % (ONION_OTHER, HSDIR),
 ]
-HS_DESC_SEEN = HS_DESC_EVENTS[3:]
+HS_DESC_SEEN = HS_DESC_EVENTS[3:7]
 
 
 class ScriptedTor:
@@ -582,6 +586,8 @@ class ScriptedTor:
                 return "250-circuit-status=%s\r\n250 OK\r\n" % self.circuits[0]
             return ("250+circuit-status=\r\n%s\r\n.\r\n250 OK\r\n"
                     % "\r\n".join(self.circuits))
+        if line.startswith("ADD_ONION "):
+            return "250-ServiceID=%s\r\n250 OK\r\n" % ONION_OWN
         if line.startswith("SETEVENTS") and "HS_DESC" in line.split():
             return "250 OK\r\n" + "".join("650 HS_DESC %s\r\n" % e
                                           for e in HS_DESC_EVENTS)
@@ -660,6 +666,10 @@ class RewriteTest(unittest.TestCase):
     def test_onionshare_hs_desc(self):
         _, os_ = self.gate(CIRCS)
         c = self.session(os_)
+        self.assertEqual(c.command(b"ADD_ONION NEW:ED25519-V3 "
+                                   b"Port=80,8080\r\n"),
+                         ("250-ServiceID=%s\r\n250 OK\r\n"
+                          % ONION_OWN).encode())
         self.assertEqual(c.command(b"SETEVENTS HS_DESC\r\n"), OK)
         # a reply after the events: everything before it has arrived
         self.assertEqual(c.command(b"GETINFO version\r\n"),

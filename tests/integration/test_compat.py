@@ -131,6 +131,52 @@ class CheckTest(unittest.TestCase):
                         self.assertEqual(os.path.basename(m.group(1)),
                                          os.path.basename(f))
 
+    def collisions(self, out):
+        return [line for line in out.splitlines()
+                if WARNING_RE.match(line) and " match " in line and
+                "denied everything" in line]
+
+    def test_check_reports_whonix_collisions(self):
+        # Nine of Whonix's profiles say exe-paths, users and hosts '*':
+        # on a listener bound to no profile every client matches them all
+        # and is denied everything. --check says so, once per client, at
+        # the first profile's FILE:LINE:COL, naming each with its own.
+        whonix = os.path.join(COMPAT_DIR, "whonix")
+        names = sorted(f[len("whonix/"):-len(".yml")]
+                       for f in compat_files() if f.startswith("whonix/"))
+        rc, out = itkit.run_check([whonix])      # default listeners: local
+        self.assertEqual(rc, 0, out)
+        self.check_output(out)
+        col = self.collisions(out)
+        self.assertEqual(len(col), 2, out)
+        self.assertRegex(col[0], r"40_bisq\.yml:12:3: warning: profiles "
+                         r"'40_bisq' \(40_bisq\.yml:12:3\), .* all match any "
+                         r"local client")
+        for n in names:
+            self.assertEqual(n in col[0], n != "40_wahay", n)
+            self.assertIn("'%s' (%s.yml:" % (n, n), col[1])
+        self.assertIn("a local client '/usr/bin/wahay' run by user "
+                      "'amnesia'", col[1])
+        self.assertNotIn("remote", out)
+        # a listener on the gateway's internal address takes remote clients
+        rc, out = itkit.run_check([whonix], extra=[
+            "-l", "10.152.152.10:9051"])
+        self.assertEqual(rc, 0, out)
+        col = self.collisions(out)
+        self.assertEqual(len(col), 1, out)
+        self.assertIn("all match any remote client (hosts '*')", col[0])
+        # bound to a profile each, listeners choose no profile: nothing
+        rc, out = itkit.run_check([whonix], extra=[
+            "-l", "10.152.152.10:9051,profile=40_bisq",
+            "-l", "unix:/run/x.sock,profile=40_lnd"])
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(self.collisions(out), [], out)
+        # Tails' profiles do not collide, on any listener
+        rc, out = itkit.run_check([os.path.join(COMPAT_DIR, "tails")],
+                                  extra=["-l", "0.0.0.0:9051"])
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(self.collisions(out), [], out)
+
     def test_every_file_has_a_test_class(self):
         covered = {c.FILE for c in globals().values()
                    if isinstance(c, type) and issubclass(c, _BASES[0])

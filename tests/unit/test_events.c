@@ -1,11 +1,12 @@
 /*
- * test_events.c: SETEVENTS under a profile and restrict-stream-events
- * ownership (src/events.c).
+ * test_events.c: SETEVENTS under a profile, restrict-stream-events
+ * ownership and restrict-onion-events (src/events.c).
  */
 #include "tg_check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "events.h"
 #include "profile.h"
@@ -118,6 +119,14 @@ START_TEST(test_restrict)
 	ck_assert_int_eq(R("650 STREAM 9 SUCCEEDED 12 a.com:80"),
 	    RESTRICT_DROP);
 	ck_assert_int_eq(R("650 STREAM x NEW"), RESTRICT_DROP);
+	/* a number past 64 bits is no id of tor's */
+	ck_assert_int_eq(R("650 STREAM 18446744073709551616 NEW 0 a.com:80 "
+	    "SOURCE_ADDR=10.0.0.2:5555"), RESTRICT_DROP);
+	ck_assert_int_eq(R("650 STREAM 18446744073709551615 NEW 0 a.com:80 "
+	    "SOURCE_ADDR=10.0.0.2:5555"), RESTRICT_PASS);
+	ck_assert_int_eq(R("650 STREAM 20 NEW 99999999999999999999 a.com:80 "
+	    "SOURCE_ADDR=10.0.0.2:5555"), RESTRICT_PASS);
+	ck_assert(!owned_has_circ(o, UINT64_MAX));
 	free(o);
 #undef R
 }
@@ -179,6 +188,122 @@ START_TEST(test_restrict_bounded)
 }
 END_TEST
 
+/* ---- restrict-onion-events ---- */
+
+#define OWN   "cccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define OWNUP "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
+#define FETCHED "ffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+#define OTHER "oooooooooooooooooooooooooooooooooooooooooooooooooooooooo"
+#define DIR   "$DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD~dir"
+
+/* The client's profile created OWN; it HSFETCHed FETCHED. */
+static bool
+own_onion(void *arg, const char *addr, size_t len, bool fetch)
+{
+	(void)arg;
+	if (len == 56 && strncasecmp(addr, OWN, len) == 0)
+		return true;
+	return fetch && len == 56 && strncasecmp(addr, FETCHED, len) == 0;
+}
+
+/* Events as tor writes them (control_events.c), and whether the client
+ * sees them. */
+static const struct {
+	const char *line;
+	bool seen;
+} onion_cases[] = {
+	/* its own service: every event */
+	{ "650 HS_DESC CREATED " OWN " UNKNOWN UNKNOWN descid", true },
+	{ "650 HS_DESC UPLOAD " OWN " UNKNOWN " DIR " descid HSDIR_INDEX=00",
+	  true },
+	{ "650 HS_DESC UPLOADED " OWN " UNKNOWN " DIR, true },
+	{ "650 HS_DESC FAILED " OWN " UNKNOWN " DIR " REASON=UPLOAD_REJECTED",
+	  true },
+	{ "650 HS_DESC REQUESTED " OWN " NO_AUTH " DIR " descid", true },
+	{ "650 HS_DESC CREATED " OWNUP " UNKNOWN UNKNOWN descid", true },
+	{ "650+HS_DESC_CONTENT " OWN " descid " DIR, true },
+	/* another application's service: nothing */
+	{ "650 HS_DESC CREATED " OTHER " UNKNOWN UNKNOWN descid", false },
+	{ "650 HS_DESC UPLOAD " OTHER " UNKNOWN " DIR " descid", false },
+	{ "650 HS_DESC UPLOADED " OTHER " UNKNOWN " DIR, false },
+	{ "650 HS_DESC REQUESTED " OTHER " NO_AUTH " DIR " d HSDIR_INDEX=0",
+	  false },
+	{ "650 HS_DESC RECEIVED " OTHER " NO_AUTH " DIR " descid", false },
+	{ "650+HS_DESC_CONTENT " OTHER " descid " DIR, false },
+	/* an address it fetched: the fetch's events only */
+	{ "650 HS_DESC REQUESTED " FETCHED " NO_AUTH " DIR " d HSDIR_INDEX=0",
+	  true },
+	{ "650 HS_DESC RECEIVED " FETCHED " NO_AUTH " DIR " descid", true },
+	{ "650 HS_DESC FAILED " FETCHED " NO_AUTH " DIR " d REASON=NOT_FOUND",
+	  true },
+	{ "650 HS_DESC FAILED " FETCHED " NO_AUTH UNKNOWN d REASON=QUERY_"
+	  "NO_HSDIR", true },
+	{ "650+HS_DESC_CONTENT " FETCHED " descid " DIR, true },
+	{ "650 HS_DESC CREATED " FETCHED " UNKNOWN UNKNOWN descid", false },
+	{ "650 HS_DESC UPLOAD " FETCHED " UNKNOWN " DIR " descid", false },
+	{ "650 HS_DESC UPLOADED " FETCHED " UNKNOWN " DIR, false },
+	{ "650 HS_DESC FAILED " FETCHED " UNKNOWN " DIR " REASON=UPLOAD_"
+	  "REJECTED", false },
+	{ "650 HS_DESC IGNORE " FETCHED " NO_AUTH " DIR, false },
+	/* what cannot be read is nobody's */
+	{ "650 HS_DESC REQUESTED UNKNOWN NO_AUTH " DIR " descid", false },
+	{ "650 HS_DESC CREATED " OWN ".onion UNKNOWN UNKNOWN d", false },
+	{ "650 HS_DESC CREATED " OWN "c UNKNOWN UNKNOWN d", false },
+	{ "650 HS_DESC CREATED ccccccccccccccccccccccccccccccccccccccccccccccc"
+	  "cccccccc1 UNKNOWN UNKNOWN d", false },
+	{ "650 HS_DESC CREATED  " OWN " UNKNOWN UNKNOWN d", false },
+	{ "650 HS_DESC CREATED " OWN, false },
+	{ "650 HS_DESC CREATED " OWN " ", false },
+	{ "650 HS_DESC " OWN " UNKNOWN", false },
+	{ "650 HS_DESC", false },
+	{ "650 HS_DESC ", false },
+	{ "650 hs_desc CREATED " OWN " UNKNOWN UNKNOWN d", false },
+	{ "650-HS_DESC CREATED " OWN " UNKNOWN UNKNOWN d", false },
+	{ "650+HS_DESC CREATED " OWN " UNKNOWN UNKNOWN d", false },
+	{ "650 HS_DESC_CONTENT " OWN " descid " DIR, false },
+	{ "650+HS_DESC_CONTENT UNKNOWN descid " DIR, false },
+	{ "650+HS_DESC_CONTENT", false },
+	{ "650+HS_DESC_CONTENT ", false },
+	{ "650 HS_DESC	CREATED " OWN " UNKNOWN UNKNOWN d", false },
+};
+
+START_TEST(test_onion_own)
+{
+	const char *l = onion_cases[_i].line;
+
+	ck_assert_msg(events_onion_is_own(own_onion, NULL, l, strlen(l)) ==
+	    onion_cases[_i].seen, "%s", l);
+}
+END_TEST
+
+/* The address is the field tor writes it in, pointing into the line. */
+START_TEST(test_onion_event_fields)
+{
+	static const char l[] = "650 HS_DESC UPLOADED " OTHER " UNKNOWN " DIR;
+	static const char nul[] = "650 HS_DESC CREATED " OWN " UNKNOWN x d";
+	char with_nul[sizeof(nul)];
+	const char *a;
+	size_t n;
+	bool fetch = true;
+
+	ck_assert(events_onion_event(l, strlen(l), &a, &n, &fetch));
+	ck_assert_ptr_eq(a, l + 21);
+	ck_assert_uint_eq(n, 56);
+	ck_assert(!fetch);
+	/* a NUL inside is not a line tor writes */
+	memcpy(with_nul, nul, sizeof(nul));
+	with_nul[sizeof(nul) - 4] = '\0';
+	ck_assert(events_onion_event(nul, sizeof(nul) - 1, &a, &n, &fetch));
+	ck_assert(!events_onion_event(with_nul, sizeof(nul) - 1, &a, &n,
+	    &fetch));
+	/* only as long as len says */
+	ck_assert(!events_onion_event(l, 40, &a, &n, &fetch));
+	ck_assert(events_is_onion_address(OWNUP, 56));
+	ck_assert(!events_is_onion_address(OWN, 55));
+	ck_assert(!events_is_onion_address("0" OWN, 56));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -194,6 +319,9 @@ main(void)
 	tcase_add_loop_test(tc, test_mask_of_args, 0,
 	    (int)(sizeof(mask_cases) / sizeof(mask_cases[0])));
 	tcase_add_test(tc, test_mask_round_trip);
+	tcase_add_loop_test(tc, test_onion_own, 0,
+	    (int)(sizeof(onion_cases) / sizeof(onion_cases[0])));
+	tcase_add_test(tc, test_onion_event_fields);
 	suite_add_tcase(s, tc);
 	return tg_run_suite(s);
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "profile.h"
 #include "util.h"
 
@@ -162,6 +163,8 @@ static const struct ok_case ok_cases[] = {
 	{ "- events:\n    SIGNAL: {suppress: yes}\n    BW: {suppress: ~}\n", 1 },
 	{ "- restrict-stream-events: true\n  tor-browser-mode: false\n"
 	  "  del-onion-any: off\n", 1 },
+	{ "- restrict-onion-events: true\n- restrict-onion-events: False\n"
+	  "- restrict-onion-events:\n", 3 },
 	{ "- name: \"quoted \\u0041\"\n", 1 },
 	{ "- users: ['1000', \"yes\", 'null', '1.5', '2024-01-01', 10.200.1.2,"
 	  " 1.2.3, 09, 1e5, oN, nULL, 0x]\n", 1 },
@@ -259,6 +262,11 @@ static const struct err_case err_cases[] = {
 	ERR("- del-onion-any: tRUE\n", "1:18", "expected a boolean"),
 	ERR("- del-onion-any: [true]\n", "1:18", "got a sequence"),
 	ERR("- del-onion-any: !!bool maybe\n", "1:18", "malformed boolean"),
+	ERR("- restrict-onion-events: 'true'\n", "1:26",
+	    "restrict-onion-events: expected a boolean"),
+	ERR("- restrict-onion-events: [true]\n", "1:26", "got a sequence"),
+	ERR("- restrict-onion-events: yes\n  restrict-onion-events: no\n",
+	    "2:3", "duplicate key 'restrict-onion-events'"),
 	/* commands */
 	ERR("- commands: [GETINFO]\n", "1:13",
 	    "commands: expected a mapping of command keywords"),
@@ -646,6 +654,26 @@ START_TEST(test_structure)
 }
 END_TEST
 
+/* restrict-onion-events: read as a boolean, off unless it says true
+ * (onion-grater's profiles do not have it). */
+START_TEST(test_restrict_onion_events)
+{
+	struct collector c;
+	profile_set_t *s;
+
+	collector_init(&c);
+	s = load(&c, "- name: a\n  restrict-onion-events: true\n"
+	    "- name: b\n  restrict-onion-events: false\n"
+	    "- name: c\n  restrict-stream-events: true\n");
+	ck_assert_ptr_nonnull(s);
+	ck_assert(s->v[0]->restrict_onion_events);
+	ck_assert(!s->v[1]->restrict_onion_events);
+	ck_assert(!s->v[2]->restrict_onion_events);
+	profile_set_unref(s);
+	collector_free(&c);
+}
+END_TEST
+
 /* A profile with no qualifier keys has none of the has_* flags. */
 START_TEST(test_absent_keys)
 {
@@ -661,6 +689,7 @@ START_TEST(test_absent_keys)
 	ck_assert(!p->has_users && !p->has_apparmor_profiles);
 	ck_assert_uint_eq(p->hosts.n, 0);
 	ck_assert(!p->restrict_stream_events && !p->del_onion_any);
+	ck_assert(!p->restrict_onion_events);
 	ck_assert_uint_eq(p->n_confs + p->n_events, 0);
 	profile_set_unref(s);
 
@@ -1428,6 +1457,252 @@ START_TEST(test_compat_both)
 }
 END_TEST
 
+/* ---- collisions (profile_collide.c) ---- */
+
+#define LOCAL PROFILE_REACH_LOCAL
+#define REMOTE PROFILE_REACH_REMOTE
+
+static const struct collide_case {
+	const char *yaml;
+	unsigned reach;
+	size_t n;               /* collision warnings */
+	const char *where;      /* of the first */
+	const char *sub[3];     /* in the first */
+} collide_cases[] = {
+	/* every remote client */
+	{ "- name: a\n  hosts: ['*']\n- name: b\n  hosts: ['*']\n", REMOTE,
+	  1, "1:3", { "profiles 'a' (test.yml:1:3) and 'b' (test.yml:3:3) "
+	  "both match any remote client (hosts '*')", "denied everything",
+	  "profile=NAME" } },
+	/* ... that no listener takes */
+	{ "- name: a\n  hosts: ['*']\n- name: b\n  hosts: ['*']\n", LOCAL,
+	  0, NULL, { NULL } },
+	{ "- name: a\n  hosts: ['*']\n- name: b\n  hosts: ['*']\n", 0,
+	  0, NULL, { NULL } },
+	/* one host */
+	{ "- name: a\n  hosts: ['*']\n- name: b\n  hosts: ['10.0.0.2']\n",
+	  REMOTE, 1, "1:3", { "a remote client at 10.0.0.2", "'a'", "'b'" } },
+	{ "- name: a\n  hosts: ['10.0.0.2', '10.0.0.3']\n"
+	  "- name: b\n  hosts: ['10.0.0.3']\n",
+	  REMOTE, 1, "1:3", { "a remote client at 10.0.0.3", NULL } },
+	{ "- name: a\n  hosts: ['10.0.0.2']\n- name: b\n  hosts: ['10.0.0.3']\n"
+	  "- name: c\n  hosts: []\n- name: d\n", REMOTE | LOCAL, 0, NULL,
+	  { NULL } },
+	/* every local client */
+	{ "- name: a\n  exe-paths: ['*']\n  users: ['*']\n"
+	  "- name: b\n  apparmor-profiles: ['*']\n  users: ['*']\n", LOCAL,
+	  1, "1:3", { "both match any local client", NULL } },
+	{ "- name: a\n  exe-paths: ['*']\n  users: ['*']\n"
+	  "- name: b\n  apparmor-profiles: ['*']\n  users: ['*']\n", REMOTE,
+	  0, NULL, { NULL } },
+	/* one program, any user */
+	{ "- name: a\n  exe-paths: ['*']\n  users: ['*']\n"
+	  "- name: b\n  exe-paths: ['/usr/bin/x']\n  users: ['*']\n", LOCAL,
+	  1, "1:3", { "a local client '/usr/bin/x' (AppArmor label or "
+	  "executable) run by any user", NULL } },
+	/* one user, any program */
+	{ "- name: a\n  exe-paths: ['*']\n  users: ['bob']\n"
+	  "- name: b\n  exe-paths: ['*']\n  users: ['alice', 'bob']\n", LOCAL,
+	  1, "1:3", { "any local program run by user 'bob'", NULL } },
+	/* one program of one user */
+	{ "- name: a\n  apparmor-profiles: ['/usr/bin/x']\n  users: ['*']\n"
+	  "- name: b\n  exe-paths: ['/usr/bin/x']\n  users: ['amnesia']\n",
+	  LOCAL, 1, "1:3", { "a local client '/usr/bin/x' run by user "
+	  "'amnesia'", NULL } },
+	/* different programs, or users: none */
+	{ "- name: a\n  exe-paths: ['/usr/bin/x']\n  users: ['*']\n"
+	  "- name: b\n  exe-paths: ['/usr/bin/y']\n  users: ['*']\n",
+	  LOCAL, 0, NULL, { NULL } },
+	{ "- name: c\n  exe-paths: ['*']\n  users: ['u']\n"
+	  "- name: d\n  exe-paths: ['*']\n  users: ['v']\n", LOCAL, 0, NULL,
+	  { NULL } },
+	/* ... but a program of any user and any program of a user do */
+	{ "- name: a\n  exe-paths: ['/usr/bin/x']\n  users: ['*']\n"
+	  "- name: c\n  exe-paths: ['*']\n  users: ['u']\n", LOCAL, 1, "1:3",
+	  { "'a' (test.yml:1:3) and 'c' (test.yml:4:3) both match a local "
+	  "client '/usr/bin/x' run by user 'u'", NULL } },
+	/* no users key: never chosen for a local client */
+	{ "- name: a\n  exe-paths: ['*']\n"
+	  "- name: b\n  exe-paths: ['*']\n  users: ['*']\n", LOCAL, 0, NULL,
+	  { NULL } },
+	/* '' matches no client */
+	{ "- name: a\n  exe-paths: ['*']\n  users: ['']\n"
+	  "- name: b\n  exe-paths: ['*']\n  users: ['*']\n", LOCAL, 0, NULL,
+	  { NULL } },
+	/* three: one report for the widest client, the narrower group too */
+	{ "- name: a\n  hosts: ['*']\n- name: b\n  hosts: ['*']\n"
+	  "- name: c\n  hosts: ['10.0.0.9']\n", REMOTE, 2, "1:3",
+	  { "profiles 'a' (test.yml:1:3) and 'b' (test.yml:3:3) both match "
+	  "any remote client", NULL } },
+	{ "- name: a\n  hosts: ['*']\n- name: b\n  hosts: ['*']\n"
+	  "- name: c\n  hosts: ['*']\n", REMOTE, 1, "1:3",
+	  { "profiles 'a' (test.yml:1:3), 'b' (test.yml:3:3) and 'c' "
+	  "(test.yml:5:3) all match any remote client", NULL } },
+	/* local and remote */
+	{ "- name: a\n  exe-paths: ['*']\n  users: ['*']\n  hosts: ['*']\n"
+	  "- name: b\n  exe-paths: ['*']\n  users: ['*']\n  hosts: ['*']\n",
+	  LOCAL | REMOTE, 2, "1:3", { "any local client", NULL } },
+};
+
+START_TEST(test_collide_table)
+{
+	const struct collide_case *t = &collide_cases[_i];
+	struct collector c;
+	profile_set_t *s;
+	unsigned w;
+
+	collector_init(&c);
+	s = load(&c, t->yaml);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(c.n, 0);
+	profile_set_check_collisions(s, t->reach, &c.d);
+	if (c.n != t->n)
+		collector_dump(&c);
+	ck_assert_uint_eq(c.n, t->n);
+	w = c.d.warnings;
+	ck_assert_uint_eq(w, t->n);
+	ck_assert_uint_eq(c.d.errors, 0);
+	for (size_t k = 0; t->n > 0 && k < 3 && t->sub[k] != NULL; k++) {
+		if (find_diag(&c, false, t->where, t->sub[k], "test.yml") ==
+		    NULL)
+			collector_dump(&c);
+		ck_assert_ptr_nonnull(find_diag(&c, false, t->where,
+		    t->sub[k], "test.yml"));
+	}
+	profile_set_unref(s);
+	collector_free(&c);
+}
+END_TEST
+
+/* Many profiles in one group are named up to 16; many groups are
+ * reported up to 32, then said to be more. */
+START_TEST(test_collide_bounds)
+{
+	struct collector c;
+	profile_set_t *s;
+	char *y = xstrdup(""), *t;
+
+	for (int i = 0; i < 20; i++) {
+		t = xasprintf("%s- name: p%d\n  hosts: ['*']\n", y, i);
+		free(y);
+		y = t;
+	}
+	collector_init(&c);
+	s = load(&c, y);
+	ck_assert_ptr_nonnull(s);
+	profile_set_check_collisions(s, REMOTE, &c.d);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_ptr_nonnull(strstr(c.v[0].msg, "'p15' (test.yml:31:3) and "
+	    "4 more all match any remote client"));
+	ck_assert_ptr_null(strstr(c.v[0].msg, "'p16'"));
+	profile_set_unref(s);
+	collector_free(&c);
+	free(y);
+
+	y = xstrdup("");
+	for (int i = 0; i < 40; i++) {
+		t = xasprintf("%s- name: a%d\n  hosts: ['10.0.0.%d']\n"
+		    "- name: b%d\n  hosts: ['10.0.0.%d']\n", y, i, i, i, i);
+		free(y);
+		y = t;
+	}
+	s = load(&c, y);
+	ck_assert_ptr_nonnull(s);
+	profile_set_check_collisions(s, REMOTE, &c.d);
+	ck_assert_uint_eq(c.n, 33);
+	ck_assert_ptr_nonnull(strstr(c.v[31].msg, "at 10.0.0.31"));
+	ck_assert_str_eq(c.v[32].msg, "more profiles collide; not reporting "
+	    "more");
+	profile_set_unref(s);
+	collector_free(&c);
+	free(y);
+}
+END_TEST
+
+/* Only listeners bound to no profile choose one, and only for the
+ * clients they can take. */
+static const struct {
+	const char *listeners[3];
+	unsigned reach;
+} reach_cases[] = {
+	{ { "unix:/run/x", NULL }, LOCAL },
+	{ { "127.0.0.1:951", NULL }, LOCAL },
+	{ { "127.0.0.2:951", NULL }, LOCAL },
+	{ { "[::1]:951", NULL }, LOCAL },
+	{ { "10.152.152.10:9051", NULL }, REMOTE },
+	{ { "[2001:db8::1]:9051", NULL }, REMOTE },
+	{ { "0.0.0.0:9051", NULL }, LOCAL | REMOTE },
+	{ { "[::]:9051", NULL }, LOCAL | REMOTE },
+	{ { "unix:/run/x,profile=a", "10.0.0.1:9051,profile=b", NULL }, 0 },
+	{ { "unix:/run/x,profile=a", "10.0.0.1:9051", NULL }, REMOTE },
+	{ { "unix:/run/x", "10.0.0.1:9051,profile=b", NULL }, LOCAL },
+	{ { "unix:/run/x", "10.0.0.1:9051", NULL }, LOCAL | REMOTE },
+};
+
+START_TEST(test_collide_reach)
+{
+	listen_spec_t v[3];
+	size_t n = 0;
+	char err[256];
+
+	memset(v, 0, sizeof(v));
+	for (; n < 3 && reach_cases[_i].listeners[n] != NULL; n++)
+		ck_assert_msg(listen_spec_parse(reach_cases[_i].listeners[n],
+		    &v[n], err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(profile_reach_of_listeners(v, n),
+	    reach_cases[_i].reach);
+	for (size_t i = 0; i < n; i++)
+		listen_spec_clear(&v[i]);
+}
+END_TEST
+
+/* Nine of Whonix's ten profiles match every client: each local one, each
+ * remote one, and with Wahay's, Wahay run by amnesia. Tails' do not
+ * collide. */
+START_TEST(test_collide_compat)
+{
+	struct collector c;
+	profile_set_t *s;
+	const struct diag_rec *r;
+
+	ck_assert_msg(compat_available(), "%s: not a directory", COMPAT_DIR);
+	collector_init(&c);
+	s = load_compat("whonix", &c);
+	ck_assert_ptr_nonnull(s);
+	collector_free(&c);
+	profile_set_check_collisions(s, LOCAL | REMOTE, &c.d);
+	if (c.n != 3)
+		collector_dump(&c);
+	ck_assert_uint_eq(c.n, 3);
+	r = find_diag(&c, false, "12:3", "'40_bisq' (40_bisq.yml:12:3), "
+	    "'40_bitcoind' (40_bitcoind.yml:24:3), ", "40_bisq.yml");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_nonnull(strstr(r->msg, "and '40_zeronet' "
+	    "(40_zeronet.yml:12:3) all match any local client"));
+	ck_assert_ptr_null(strstr(r->msg, "wahay"));
+	ck_assert_ptr_nonnull(find_diag(&c, false, "12:3", "'40_wahay' "
+	    "(40_wahay.yml:4:3) and '40_zeronet' (40_zeronet.yml:12:3) all "
+	    "match a local client '/usr/bin/wahay' run by user 'amnesia'",
+	    "40_bisq.yml"));
+	r = find_diag(&c, false, "12:3", "all match any remote client "
+	    "(hosts '*')", "40_bisq.yml");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_null(strstr(r->msg, "wahay"));
+	profile_set_unref(s);
+	collector_free(&c);
+
+	s = load_compat("tails", &c);
+	ck_assert_ptr_nonnull(s);
+	collector_free(&c);
+	profile_set_check_collisions(s, LOCAL | REMOTE, &c.d);
+	if (c.n != 0)
+		collector_dump(&c);
+	ck_assert_uint_eq(c.n, 0);
+	profile_set_unref(s);
+	collector_free(&c);
+}
+END_TEST
+
 static Suite *
 profile_suite(bool with_compat)
 {
@@ -1448,6 +1723,7 @@ profile_suite(bool with_compat)
 	tc = tcase_create("content");
 	tcase_add_test(tc, test_structure);
 	tcase_add_test(tc, test_absent_keys);
+	tcase_add_test(tc, test_restrict_onion_events);
 	tcase_add_test(tc, test_wildcard_only_where_dangerous);
 	tcase_add_test(tc, test_ignored_commands_not_stored);
 	tcase_add_test(tc, test_default_names);
@@ -1465,6 +1741,14 @@ profile_suite(bool with_compat)
 	tcase_add_test(tc, test_alias_budgets);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("collisions");
+	tcase_add_loop_test(tc, test_collide_table, 0,
+	    (int)ARRAY_LEN(collide_cases));
+	tcase_add_test(tc, test_collide_bounds);
+	tcase_add_loop_test(tc, test_collide_reach, 0,
+	    (int)ARRAY_LEN(reach_cases));
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("dirs");
 	tcase_add_test(tc, test_dir_precedence);
 	tcase_add_test(tc, test_dir_duplicate_names);
@@ -1476,6 +1760,7 @@ profile_suite(bool with_compat)
 		tcase_add_test(tc, test_compat_tails);
 		tcase_add_test(tc, test_compat_whonix);
 		tcase_add_test(tc, test_compat_both);
+		tcase_add_test(tc, test_collide_compat);
 		suite_add_tcase(s, tc);
 	}
 	return s;
