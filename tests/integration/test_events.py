@@ -377,7 +377,7 @@ class RestrictUnixUpstreamTest(Case):
                 own = resolve_name(b"own-" + prof.encode())
                 self.assertEqual(c.command(b"RESOLVE " + own + b"\r\n"), OK)
                 want = wait_event(obs, stream_of(own))
-                self.assertEqual(wait_event(c, stream_of(own), timeout=3,
+                self.assertEqual(wait_event(c, stream_of(own),
                                             what="own stream"), want)
 
     def test_foreign_streams_dropped(self):
