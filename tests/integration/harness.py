@@ -773,7 +773,9 @@ class Torgate:
         if NO_SANDBOX and "--no-sandbox" not in args:
             args += ["--no-sandbox"]
         if VALGRIND_DIR:
-            args = ["valgrind", "--tool=memcheck", "--quiet",
+            # --vgdb=no: no gdbserver pipes in /tmp, which the worker
+            # could not remove once it is another user.
+            args = ["valgrind", "--tool=memcheck", "--quiet", "--vgdb=no",
                     "--leak-check=full",
                     "--show-leak-kinds=definite,indirect",
                     "--errors-for-leak-kinds=definite,indirect",
