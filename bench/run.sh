@@ -54,7 +54,18 @@
 #                            whether a client and its server share a CPU
 #                            changes from run to run, which makes results
 #                            jump between two levels.
+#   BENCH_SANDBOX=on|off|compare
+#                            torgate's seccomp filters: on (the default),
+#                            off (every torgate gets --no-sandbox), or
+#                            compare: the same binary with --no-sandbox is
+#                            measured as the "base" path in the same rounds
+#                            (tg/base: speed with the filters over speed
+#                            without; not with BENCH_BASE)
 #   BENCH_KEEP=1             keep the temporary directory (logs)
+#
+# Run as root, every torgate gets --user nobody (torgate does not serve
+# clients as root); tor's socket and cookie are then in a directory of
+# nobody's group, as a real installation's are in debian-tor's.
 #
 # Results: one key=value line per measurement in $BENCH_BUILD_DIR/bench/
 # results.txt, the table in table.txt next to it.
@@ -110,6 +121,14 @@ fi
 for tool in tor socat meson ninja cc pkg-config python3; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool is needed"
 done
+
+sandbox=${BENCH_SANDBOX:-on}
+case $sandbox in
+on|off|compare) ;;
+*) die "BENCH_SANDBOX=$sandbox: on, off or compare" ;;
+esac
+[ "$sandbox" != compare ] || [ -z "${BENCH_BASE:-}" ] ||
+    die "BENCH_SANDBOX=compare uses the base path: not with BENCH_BASE"
 
 # Commits are resolved once, here: the table names what was built even if
 # the branch moves during the run.
@@ -205,8 +224,11 @@ else
 	    "$here/loadgen.c" $(pkg-config --cflags --libs nettle) ||
 	    die "building loadgen failed"
 fi
-base_torgate=''
-if [ -n "$base_commit" ]; then
+base_torgate='' base_args=()
+if [ "$sandbox" = compare ]; then
+	base_torgate=$torgate
+	base_args=(--no-sandbox)
+elif [ -n "$base_commit" ]; then
 	say "== building the base, torgate at $BENCH_BASE (release)"
 	build_commit "$base_commit" "$tmp/base-src" "$tmp/base-build"
 	base_torgate=$tmp/base-build/src/torgate
@@ -235,15 +257,29 @@ tgm_tcp=$("$loadgen" freeport)
 base_tcp=$("$loadgen" freeport)
 basem_tcp=$("$loadgen" freeport)
 mkdir -m 700 "$tmp/tor"
-tor_ctl=$tmp/tor/control
-cookie=$tmp/tor/control_auth_cookie
+ctl_dir=$tmp/tor ctl_flags='' as_root=0
+if [ "$(id -u)" = 0 ]; then
+	# torgate's worker (nobody) reaches the socket and the cookie through
+	# the directory's group; tor wants a socket outside its own group's
+	# directory to be WorldWritable, and the directory keeps others out.
+	as_root=1
+	ctl_dir=$tmp/ctl ctl_flags=' WorldWritable'
+	mkdir "$ctl_dir"
+	chgrp "$(id -g nobody)" "$ctl_dir"
+	chmod 2750 "$ctl_dir"
+	chmod 711 "$tmp"
+fi
+tor_ctl=$ctl_dir/control
+cookie=$ctl_dir/control_auth_cookie
 cat > "$tmp/torrc" <<EOF
 DataDirectory $tmp/tor
 DisableNetwork 1
 SocksPort 0
-ControlPort unix:$tor_ctl
+ControlPort unix:$tor_ctl$ctl_flags
 ControlPort 127.0.0.1:$tor_tcp
 CookieAuthentication 1
+CookieAuthFile $cookie
+CookieAuthFileGroupReadable $as_root
 Log notice file $tmp/tor.log
 EOF
 say "== starting tor, the relay and torgate"
@@ -313,6 +349,18 @@ EOF
 cp "$tmp/torgate.yml" "$tmp/torgate-peruser.yml"
 printf 'max-clients-per-user: 16384\nauth-timeout: 3600\n' \
     >> "$tmp/torgate-peruser.yml"
+# opts_for TORGATE: --user and --no-sandbox as this run and that binary
+# call for (a base from before them has neither).
+opts_for() {
+	local help
+	help=$("$1" --help 2>/dev/null || true)
+	if [ "$as_root" = 1 ] && grep -q -- --user <<< "$help"; then
+		echo "--user nobody"
+	fi
+	if [ "$sandbox" = off ] && grep -q -- --no-sandbox <<< "$help"; then
+		echo "--no-sandbox"
+	fi
+}
 conf_for() {
 	if "$1" --help 2>/dev/null | grep -q -- --max-clients-per-user; then
 		echo "$tmp/torgate-peruser.yml"
@@ -324,7 +372,9 @@ conf_for() {
 fresh_rss=()
 start_torgate() {
 	rm -f "$tmp/tg.sock"
+	# shellcheck disable=SC2046
 	setsid "${pin[@]}" "$torgate" -f -t "unix:$tor_ctl" -p "$tmp/profiles" \
+	    $(opts_for "$torgate") \
 	    -c "$(conf_for "$torgate")" -l "unix:$tmp/tg.sock,profile=bench" \
 	    -l "127.0.0.1:$tg_tcp,profile=bench" 2>>"$tmp/torgate.log" &
 	tg_pid=$!
@@ -339,7 +389,9 @@ wait_for "the relay" test -S "$tmp/relay.sock"
 base='' base_fresh_rss=()
 start_base() {
 	rm -f "$tmp/base.sock"
+	# shellcheck disable=SC2046
 	setsid "${pin[@]}" "$base_torgate" -f -t "unix:$tor_ctl" \
+	    $(opts_for "$base_torgate") ${base_args[@]+"${base_args[@]}"} \
 	    -p "$tmp/profiles" -c "$(conf_for "$base_torgate")" \
 	    -l "unix:$tmp/base.sock,profile=bench" \
 	    -l "127.0.0.1:$base_tcp,profile=bench" 2>>"$tmp/base.log" &
@@ -357,7 +409,9 @@ fi
 # (here PR_SET_MDWE, Linux 6.3+) keeps PCRE2 from JIT-compiling.
 mdwe="torgate-mdwe"
 if "$loadgen" exec-mdwe true 2>/dev/null; then
+	# shellcheck disable=SC2046
 	setsid "${pin[@]}" "$loadgen" exec-mdwe "$torgate" -f -t "unix:$tor_ctl" \
+	    $(opts_for "$torgate") \
 	    -p "$tmp/profiles" -c "$(conf_for "$torgate")" \
 	    -l "unix:$tmp/tgm.sock,profile=bench" \
 	    -l "127.0.0.1:$tgm_tcp,profile=bench" 2>>"$tmp/torgate-mdwe.log" &
@@ -370,7 +424,9 @@ fi
 base_mdwe=''
 if [ -n "$base" ] && [ -n "$mdwe" ]; then
 	base_mdwe="base-mdwe"
+	# shellcheck disable=SC2046
 	setsid "${pin[@]}" "$loadgen" exec-mdwe "$base_torgate" -f \
+	    $(opts_for "$base_torgate") ${base_args[@]+"${base_args[@]}"} \
 	    -t "unix:$tor_ctl" -p "$tmp/profiles" \
 	    -c "$(conf_for "$base_torgate")" -l "unix:$tmp/basem.sock,profile=bench" \
 	    -l "127.0.0.1:$basem_tcp,profile=bench" 2>>"$tmp/base-mdwe.log" &
@@ -525,9 +581,12 @@ fi
 	else
 		echo "torgate: work tree at $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?') (release build)"
 	fi
-	if [ -n "$base" ]; then
+	if [ "$sandbox" = compare ]; then
+		echo "base: the same torgate with --no-sandbox (tg/base: with the seccomp filters over without)"
+	elif [ -n "$base" ]; then
 		echo "base: torgate at commit $(git -C "$root" rev-parse --short "$base_commit") ($BENCH_BASE, release build)"
 	fi
+	echo "seccomp filters: $sandbox"
 	echo "open files allowed: $nofile; torgate fresh RSS (KiB) at each start: ${fresh_rss[*]}"
 	if [ -n "$base" ]; then
 		echo "base fresh RSS (KiB) at each start: ${base_fresh_rss[*]}"

@@ -60,6 +60,10 @@ usage(FILE *fp)
 "      --auth-timeout SECONDS\n"
 "                           close a client that has not sent AUTHENTICATE\n"
 "                           this long after connecting (default 30)\n"
+"  -u, --user USER          serve clients as USER (required when started as\n"
+"                           root): its uid, gid and groups, no capabilities\n"
+"      --no-sandbox         load no seccomp filter (for debugging; privileges\n"
+"                           are still dropped)\n"
 "      --version, --help\n", DEFAULT_TOR);
 }
 
@@ -113,6 +117,7 @@ typedef struct file_ctx {
 	int errors;
 	config_t *cfg;
 	bool cli_listens, cli_dirs, cli_tor, cli_cookie, cli_pw, cli_state;
+	bool cli_user;
 } file_ctx_t;
 
 static void
@@ -216,7 +221,8 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 	file_ctx_t f = { .path = path, .doc = &doc, .cfg = cfg,
 		.cli_listens = cli_listens, .cli_dirs = cli_dirs,
 		.cli_tor = cli_tor, .cli_cookie = cli_cookie, .cli_pw = cli_pw,
-		.cli_state = cfg->state_dir != NULL };
+		.cli_state = cfg->state_dir != NULL,
+		.cli_user = cfg->user != NULL };
 
 	if (fp == NULL) {
 		fprintf(stderr, "torgate: %s: %s\n", path, strerror(errno));
@@ -262,6 +268,8 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 			set_str(&f, v, key, &cfg->tor_password_file, cli_pw);
 		else if (!strcmp(key, "state-dir"))
 			set_str(&f, v, key, &cfg->state_dir, f.cli_state);
+		else if (!strcmp(key, "user"))
+			set_str(&f, v, key, &cfg->user, f.cli_user);
 		else if (!strcmp(key, "max-line-length"))
 			set_limit(&f, v, key, 256, 16 << 20, &L->max_line);
 		else if (!strcmp(key, "max-body-length"))
@@ -315,7 +323,7 @@ done:
 enum { OPT_COOKIE = 256, OPT_PASSWORD, OPT_DEBUG, OPT_VERSION, OPT_HELP,
 	OPT_CHECK, OPT_COMPLAIN, OPT_LEARN, OPT_WAIT_CMDS, OPT_WAIT_MS,
 	OPT_RETRY_MAX_MS, OPT_STATE_DIR, OPT_PER_USER,
-	OPT_AUTH_TIMEOUT };
+	OPT_AUTH_TIMEOUT, OPT_NO_SANDBOX };
 
 /* A numeric option from min to max; -1 (reported) if it is not. */
 static int
@@ -352,6 +360,8 @@ config_parse(config_t *cfg, int argc, char **argv)
 		{ "max-clients-per-user", required_argument, NULL,
 		    OPT_PER_USER },
 		{ "auth-timeout", required_argument, NULL, OPT_AUTH_TIMEOUT },
+		{ "user", required_argument, NULL, 'u' },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -362,7 +372,7 @@ config_parse(config_t *cfg, int argc, char **argv)
 
 	memset(cfg, 0, sizeof(*cfg));
 	optind = 0;     /* glibc: a full reset, even after an error in "-xy" */
-	while ((c = getopt_long(argc, argv, "l:t:p:c:f", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:t:p:c:fu:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			if (add_listen(cfg, optarg, NULL) < 0)
@@ -402,6 +412,13 @@ config_parse(config_t *cfg, int argc, char **argv)
 		case OPT_LEARN:
 			free(cfg->learn_dir);
 			cfg->learn_dir = xstrdup(optarg);
+			break;
+		case 'u':
+			free(cfg->user);
+			cfg->user = xstrdup(optarg);
+			break;
+		case OPT_NO_SANDBOX:
+			cfg->no_sandbox = true;
 			break;
 		case OPT_STATE_DIR:
 			free(cfg->state_dir);
@@ -546,5 +563,6 @@ config_clear(config_t *cfg)
 	free(cfg->config_file);
 	free(cfg->learn_dir);
 	free(cfg->state_dir);
+	free(cfg->user);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -12,7 +12,9 @@
  *   state-dir: DIR             (owners of detached onion services)
  *   tor-wait-commands: N       tor-wait-ms: MS    tor-retry-max-ms: MS
  *   max-clients-per-user: N    auth-timeout: SECONDS
- * The last six are also options (--tor-wait-commands, ...).
+ *   user: NAME                 (the worker's user; --user wins)
+ * tor-wait-commands to auth-timeout are also options
+ * (--tor-wait-commands, ...).
  */
 #ifndef TORGATE_CONFIG_H
 #define TORGATE_CONFIG_H
@@ -62,6 +64,8 @@ typedef struct config {
 	char *learn_dir;           /* --learn DIR */
 	char *state_dir;           /* --state-dir DIR, or NULL: not kept */
 	limits_t limits;
+	char *user;                /* --user: the worker's user, or NULL */
+	bool no_sandbox;           /* --no-sandbox: no seccomp filters */
 	unsigned upstream_pool;    /* spare upstream connections */
 	bool upstream_pool_set;
 } config_t;

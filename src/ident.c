@@ -117,7 +117,7 @@ serve(int fd)
 }
 
 ident_t *
-ident_spawn(void)
+ident_spawn(void (*confine)(void *), void *arg)
 {
 	ident_t *id = xzalloc(sizeof(*id));
 	int sv[2];
@@ -142,6 +142,8 @@ ident_spawn(void)
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGTERM, SIG_IGN);     /* stops with torgate: EOF */
+		if (confine != NULL)
+			confine(arg);
 		serve(fd);
 	}
 	close(sv[1]);
@@ -218,7 +220,10 @@ ident_free(ident_t *id)
 		event_free(id->ev);
 	close(id->fd);
 	if (id->pid > 0) {
-		/* It would exit on EOF, but may be in a slow look-up. */
+		/* It would exit on EOF, but may be in a slow look-up. (A
+		 * worker that dropped to another user than the monitor's
+		 * cannot signal it: then it is waited for, and ends when
+		 * its current request is answered.) */
 		kill(id->pid, SIGKILL);
 		waitpid(id->pid, NULL, 0);
 	}
@@ -291,6 +296,12 @@ ident_start(ident_t *id, int fd, const struct sockaddr *sa, socklen_t salen,
 	*tail = r;
 	id->n++;
 	return r;
+}
+
+pid_t
+ident_pid(const ident_t *id)
+{
+	return id != NULL ? id->pid : -1;
 }
 
 void

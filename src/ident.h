@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "peer.h"
 
@@ -33,10 +34,14 @@ typedef struct ident_req ident_req_t;
 /* Called once with the client's identity (as complete as could be had). */
 typedef void (*ident_cb)(void *arg, const peer_t *peer);
 
-/* Fork the identifying process. Call before the event loop has any
- * client; the child keeps no descriptor but its end of the socketpair
- * and the standard ones. Fatal on failure. */
-ident_t *ident_spawn(void);
+/* Fork the identifying process (the monitor). Call before the event loop
+ * has any client; the child keeps no descriptor but its end of the
+ * socketpair and the standard ones, then calls confine(arg) (if not NULL:
+ * dropping privileges, loading its filter) before it serves its first
+ * request. Fatal on failure. */
+ident_t *ident_spawn(void (*confine)(void *), void *arg);
+/* The identifying process's pid, or -1. */
+pid_t ident_pid(const ident_t *id);
 /* Start watching the identifying process's replies from base. */
 void ident_attach(ident_t *id, struct event_base *base);
 /* Stop it and free everything (pending callbacks are never called). */

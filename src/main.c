@@ -1,24 +1,32 @@
 /*
  * main.c: torgate's entry point: read the settings, load the profiles,
- * open the listeners, then run one libevent loop until SIGTERM/SIGINT.
- * SIGHUP reloads the profiles atomically: new sessions get the new set,
- * running ones keep theirs; a set with errors is not installed.
+ * open the listeners, fork the monitor, give up privileges, then run one
+ * libevent loop until SIGTERM/SIGINT. SIGHUP reloads the profiles
+ * atomically: new sessions get the new set, running ones keep theirs; a
+ * set with errors is not installed.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "torgate_build.h"
+
+#include "aarole.h"
 #include "config.h"
 #include "learn.h"
 #include "listener.h"
 #include "log.h"
+#include "privdrop.h"
 #include "profile.h"
+#include "sandbox.h"
 #include "session.h"
 #include "torview.h"
 #include "util.h"
@@ -156,6 +164,58 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/*
+ * The monitor, just forked (ident_spawn): keep only what identifying
+ * clients needs, enter its AppArmor role, load its filter.
+ */
+static void
+confine_monitor(void *arg)
+{
+	const config_t *cfg = arg;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	/* Load NSS's modules now: the filter maps nothing executable. */
+	(void)getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res);
+	privdrop_monitor();
+	if (!privdrop_monitor_can_scan())
+		log_info("monitor: without CAP_SYS_PTRACE and "
+		    "CAP_DAC_READ_SEARCH, another user's loopback TCP client "
+		    "is known by its uid only, not its program");
+	if (aarole_enter("monitor") < 0)
+		fatal("monitor: entering its AppArmor role");
+	if (!cfg->no_sandbox)
+		sandbox_enter(SANDBOX_MONITOR, 0);
+}
+
+/* The worker, the monitor forked: become the --user with no capability,
+ * enter its AppArmor role, load its filter. */
+static void
+confine_worker(const config_t *cfg, const privdrop_user_t *user,
+    pid_t monitor)
+{
+	privdrop_worker(cfg->user != NULL ? user : NULL);
+	if (aarole_enter("worker") < 0)
+		fatal("worker: entering its AppArmor role");
+	if (cfg->no_sandbox)
+		log_warnx("--no-sandbox: no seccomp filter is loaded");
+	else
+		sandbox_enter(SANDBOX_WORKER, monitor);
+}
+
+#if TORGATE_TEST_HOOKS
+/* Test builds only (-Dtest_hooks=true): with TORGATE_TEST_FORBIDDEN_SYSCALL
+ * set, SIGUSR1 makes the worker call setuid(0), which its filter does not
+ * allow: the sandbox must kill it. */
+static void
+forbidden_syscall_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("test hook: calling setuid(0) under the filter");
+	(void)syscall(SYS_setuid, 0);
+	log_warnx("test hook: setuid(0) returned");
+}
+#endif
+
 int
 main(int argc, char **argv)
 {
@@ -166,6 +226,10 @@ main(int argc, char **argv)
 	tg_addr_t *own = NULL;
 	upstream_conf_t upconf;
 	struct event *sigs[3];
+#if TORGATE_TEST_HOOKS
+	struct event *hook = NULL;
+#endif
+	privdrop_user_t user;
 	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	char err[512];
 	int rc = 1;
@@ -185,6 +249,20 @@ main(int argc, char **argv)
 		rc = check_only(&cfg);
 		config_clear(&cfg);
 		return rc;
+	}
+	/* Who the worker will be, known before anything is opened. */
+	if (cfg.user != NULL &&
+	    privdrop_lookup(cfg.user, &user, err, sizeof(err)) < 0) {
+		fprintf(stderr, "torgate: --user: %s\n", err);
+		config_clear(&cfg);
+		return 1;
+	}
+	if (cfg.user == NULL && geteuid() == 0) {
+		fprintf(stderr, "torgate: started as root without --user: "
+		    "torgate does not serve clients as root; give --user USER "
+		    "(or 'user:' in the config file)\n");
+		config_clear(&cfg);
+		return 1;
 	}
 	log_init(cfg.foreground, cfg.debug);
 	signal(SIGPIPE, SIG_IGN);
@@ -219,8 +297,11 @@ main(int argc, char **argv)
 		fatalx("cannot start without valid profiles");
 
 	/*
-	 * The order is fixed: open the listening sockets, detach, fork the
-	 * identifying process, then build the event loop and start serving.
+	 * The order is fixed: open the listening sockets (privileged ports,
+	 * root-owned directories), detach, fork the monitor (which confines
+	 * itself), drop the worker's privileges, load its filter, then build
+	 * the event loop and start serving: nothing that reads a client's or
+	 * tor's bytes runs before the filter is in.
 	 */
 	listeners = xcalloc(cfg.n_listens, sizeof(*listeners));
 	own = xcalloc(cfg.n_listens, sizeof(*own));
@@ -231,7 +312,8 @@ main(int argc, char **argv)
 	}
 	if (!cfg.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
-	gate.ident = ident_spawn();
+	gate.ident = ident_spawn(confine_monitor, &cfg);
+	confine_worker(&cfg, &user, ident_pid(gate.ident));
 
 	gate.base = event_base_new();
 	if (gate.base == NULL)
@@ -251,11 +333,23 @@ main(int argc, char **argv)
 		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0)
 			fatalx("cannot install signal handlers");
 	}
+#if TORGATE_TEST_HOOKS
+	if (getenv("TORGATE_TEST_FORBIDDEN_SYSCALL") != NULL) {
+		hook = evsignal_new(gate.base, SIGUSR1, forbidden_syscall_cb,
+		    NULL);
+		if (hook == NULL || evsignal_add(hook, NULL) < 0)
+			fatalx("cannot install the test hook");
+	}
+#endif
 	log_info("torgate started; tor at %s", upconf.addr.text);
 	event_base_dispatch(gate.base);
 	rc = 0;
 	for (size_t i = 0; i < ARRAY_LEN(signums); i++)
 		event_free(sigs[i]);
+#if TORGATE_TEST_HOOKS
+	if (hook != NULL)
+		event_free(hook);
+#endif
 out:
 	session_free_all(&gate);
 	torview_free(gate.tor);

@@ -265,6 +265,10 @@ identify_unix(peer_t *out, int fd, bool want_program, bool fast)
 			close(pfd);
 		if (piddir >= 0)
 			close(piddir);
+		/* The worker cannot read another user's exe: the monitor,
+		 * which may, reads it then. */
+		if (fast && out->exe[0] == '\0')
+			complete = false;
 	}
 
 	if (out->have_cred)

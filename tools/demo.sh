@@ -24,13 +24,27 @@ trap cleanup EXIT INT TERM
 
 mkdir -m 700 "$dir/tor" "$dir/profiles"
 cp tools/demo.yml "$dir/profiles/"
+# Run as root, torgate serves clients as nobody (--user), which reaches
+# tor's socket and cookie through their directory's group, as a real
+# installation's does through debian-tor. (tor wants a socket outside
+# its own group's directory to be WorldWritable; the directory keeps
+# others out.)
+ctl=$dir/tor user='' flags='' groupread=0
+if [ "$(id -u)" = 0 ]; then
+	ctl=$dir/ctl user="--user nobody" flags=" WorldWritable" groupread=1
+	mkdir "$ctl"
+	chgrp "$(id -g nobody)" "$ctl"
+	chmod 2750 "$ctl"
+	chmod 711 "$dir"
+fi
 cat >"$dir/torrc" <<TORRC
 DataDirectory $dir/tor
 DisableNetwork 1
 SocksPort 0
-ControlPort unix:$dir/tor/control
+ControlPort unix:$ctl/control$flags
 CookieAuthentication 1
-CookieAuthFile $dir/tor/control_auth_cookie
+CookieAuthFile $ctl/control_auth_cookie
+CookieAuthFileGroupReadable $groupread
 Log notice file $dir/tor.log
 AvoidDiskWrites 1
 TORRC
@@ -38,13 +52,14 @@ tor -f "$dir/torrc" --defaults-torrc /dev/null >/dev/null 2>&1 &
 tor_pid=$!
 
 i=0
-until [ -S "$dir/tor/control" ]; do
+until [ -S "$ctl/control" ]; do
 	i=$((i + 1))
 	[ $i -gt 300 ] && { echo "tor did not start:"; cat "$dir/tor.log"; exit 1; }
 	sleep 0.1
 done
 
-"$top/build/src/torgate" -f --debug -t "unix:$dir/tor/control" \
+# shellcheck disable=SC2086
+"$top/build/src/torgate" -f --debug -t "unix:$ctl/control" $user \
     -p "$dir/profiles" -l "unix:$dir/torgate.sock,profile=demo" \
     2>"$dir/torgate.log" &
 tg_pid=$!

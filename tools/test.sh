@@ -2,9 +2,12 @@
 # Check the include graph against ARCHITECTURE.md's layers, then build
 # torgate and run the whole test suite: unit tests, fuzz-corpus
 # replays and integration tests against a private offline tor, first in
-# the default build (warnings are errors), then under ASan+UBSan, then
-# with torgate under valgrind's memcheck, then a short libFuzzer run of
-# every fuzz target.
+# the default build (warnings are errors; every torgate under its
+# seccomp filters), then the privilege-separation tests in a build with
+# the test hooks and the naming SIGSYS handler, then under ASan+UBSan
+# (with --no-sandbox: LeakSanitizer's tracer is no call of torgate's),
+# then with torgate under valgrind's memcheck (also --no-sandbox), then
+# a short libFuzzer run of every fuzz target.
 #
 # Environment: FUZZ_SECONDS (default 20) per fuzz target; 0 skips fuzzing.
 set -eu
@@ -20,6 +23,12 @@ echo "== default build"
 [ -d build ] || meson setup build
 ninja -C build
 meson test -C build --print-errorlogs --num-processes 2
+
+echo "== test hooks + sandbox_debug build (privilege separation)"
+[ -d build-hooks ] || meson setup build-hooks -Dtest_hooks=true \
+    -Dsandbox_debug=true
+ninja -C build-hooks
+meson test -C build-hooks --print-errorlogs integration-privsep
 
 echo "== ASan+UBSan build"
 [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined \

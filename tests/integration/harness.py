@@ -11,6 +11,7 @@ Only the Python standard library is used. Every wait is bounded.
 import hashlib
 import hmac
 import os
+import pwd
 import re
 import select
 import shutil
@@ -28,6 +29,26 @@ VALGRIND_DIR = os.environ.get("TORGATE_VALGRIND") or None
 TIMEOUT_SCALE = 8.0 if VALGRIND_DIR else 1.0
 
 DEFAULT_TIMEOUT = 10.0 * TIMEOUT_SCALE
+
+# Run as root, torgate must be told whom to serve clients as: its worker
+# runs as WORKER_USER. Every temp dir is then root's with group
+# WORKER_USER's, setgid (what is made inside inherits the group) and
+# group-writable, and the umask leaves what the tests create
+# group-writable, so the worker reaches the same sockets, profiles and
+# directories the tests use, through its group as it reaches tor's in a
+# real installation (debian-tor); tor's own dir is TorInstance's.
+AS_ROOT = os.geteuid() == 0
+WORKER_USER = "nobody" if AS_ROOT else None
+WORKER_GID = pwd.getpwnam(WORKER_USER).pw_gid if AS_ROOT else None
+if AS_ROOT:
+    os.umask(0o002)
+
+# ASan and valgrind make system calls torgate's seccomp filters do not
+# allow (LeakSanitizer's tracer, valgrind's own): their runs pass
+# --no-sandbox (set by meson for sanitizer builds). Every other run has
+# the filters on.
+NO_SANDBOX = bool(VALGRIND_DIR) or \
+    os.environ.get("TORGATE_NO_SANDBOX", "") not in ("", "0")
 TOR_START_TIMEOUT = 30.0
 
 SAFECOOKIE_SERVER_KEY = (b"Tor safe cookie authentication "
@@ -45,7 +66,11 @@ def _tempdir(prefix):
     base = os.environ.get("TORGATE_TEST_TMPDIR")
     if base is None:
         base = "/tmp" if os.path.isdir("/tmp") else None
-    return tempfile.mkdtemp(prefix=prefix, dir=base)
+    d = tempfile.mkdtemp(prefix=prefix, dir=base)
+    if AS_ROOT:
+        os.chown(d, -1, WORKER_GID)
+        os.chmod(d, 0o2770)
+    return d
 
 
 def free_tcp_port(host="127.0.0.1"):
@@ -336,13 +361,23 @@ class TorInstance:
         self.proc = None
         self.version = None
         self._out = None
+        # As root: torgate's worker reaches tor's socket and cookie
+        # through its group, as in a real installation. Tor wants the
+        # socket's directory to be of its own group, unless the socket is
+        # WorldWritable; the directory (group-only, setgid) is what keeps
+        # others out, and the cookie is readable by that group.
+        ctl_flags = ""
+        if AS_ROOT:
+            os.chmod(self.dir, 0o2750)
+            ctl_flags = " WorldWritable"
         conf = [
             "DataDirectory %s" % os.path.join(self.dir, "data"),
             "DisableNetwork 1",
             "SocksPort 0",
-            "ControlPort unix:%s" % self.control_path,
+            "ControlPort unix:%s%s" % (self.control_path, ctl_flags),
             "CookieAuthentication 1",
             "CookieAuthFile %s" % self.cookie_path,
+            "CookieAuthFileGroupReadable %d" % AS_ROOT,
             "Log notice file %s" % self.log_path,
             "AvoidDiskWrites 1",
         ]
@@ -733,8 +768,14 @@ class Torgate:
         for lst in listeners:
             args += ["-l", lst.arg()]
         args += list(extra_args)
+        if AS_ROOT and not {"-u", "--user"} & set(args):
+            args += ["--user", WORKER_USER]
+        if NO_SANDBOX and "--no-sandbox" not in args:
+            args += ["--no-sandbox"]
         if VALGRIND_DIR:
-            args = ["valgrind", "--tool=memcheck", "--quiet",
+            # --vgdb=no: no gdbserver pipes in /tmp, which the worker
+            # could not remove once it is another user.
+            args = ["valgrind", "--tool=memcheck", "--quiet", "--vgdb=no",
                     "--leak-check=full",
                     "--show-leak-kinds=definite,indirect",
                     "--errors-for-leak-kinds=definite,indirect",

@@ -463,12 +463,41 @@ class LoopNotBlockedTest(ExeCase):
         self.assertLess(elapsed, 10.0)
         self.stop_cleanly(tg)
 
+    def unix_as_worker(self, script):
+        """script over the unix listener from a client of torgate's
+        worker's own user, whose program the worker can read without the
+        identifying process (run as root, the worker is
+        harness.WORKER_USER: a separate process of that user). Returns
+        the replies' bytes."""
+        if not harness.AS_ROOT:
+            with Client(self.unix) as u:
+                u.send(script)
+                return b"".join(u.read_replies(script.count(b"\n")))
+        code = ("import socket,sys\n"
+                "s=socket.socket(socket.AF_UNIX)\n"
+                "s.settimeout(10)\n"
+                "s.connect(sys.argv[1])\n"
+                "s.sendall(sys.argv[2].encode())\n"
+                "s.shutdown(socket.SHUT_WR)\n"
+                "b=b''\n"
+                "while True:\n"
+                "    d=s.recv(65536)\n"
+                "    if not d: break\n"
+                "    b+=d\n"
+                "sys.stdout.buffer.write(b)\n")
+        p = subprocess.run(
+            ["setpriv", "--reuid=" + harness.WORKER_USER,
+             "--regid=%d" % harness.WORKER_GID, "--clear-groups", PYTHON,
+             "-I", "-c", code, self.unix, script.decode()],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p)
+        return p.stdout
+
     def test_unix_client_served_while_identifying_process_stopped(self):
         tg = self.start(tcp=True)
-        # Warm the user-name cache: a unix client of this uid then needs
-        # no slow step, while a TCP one still needs the /proc scan.
-        with Client(self.unix) as u:
-            self.assertEqual(u.command(b"AUTHENTICATE\r\n"), OK)
+        # Warm the user-name cache: a unix client of the worker's uid then
+        # needs no slow step, while a TCP one still needs the /proc scan.
+        self.assertEqual(self.unix_as_worker(b"AUTHENTICATE\r\n"), OK)
         os.kill(tg.ident, signal.SIGSTOP)
         try:
             harness.wait_until(lambda: proc_stat(tg.ident)[0] == "T", 5,
@@ -481,9 +510,8 @@ class LoopNotBlockedTest(ExeCase):
             quitter = Client(self.tcp)
             quitter.send(b"AUTHENTICATE\r\n")
             quitter.close()
-            with Client(self.unix) as u:
-                u.send(self.SCRIPT)
-                self.assertEqual(u.read_replies(3), self.want())
+            self.assertEqual(self.unix_as_worker(self.SCRIPT),
+                             b"".join(self.want()))
             # The TCP client is still waiting for its identity: nothing
             # of it has been read, so nothing answered.
             waiting.sock.setblocking(False)

@@ -12,6 +12,7 @@ corrupt, of another tor, or names a profile that is gone.
 """
 
 import os
+import pwd
 import re
 import stat
 import sys
@@ -19,6 +20,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import harness  # noqa: E402
 import itkit  # noqa: E402
 from harness import Listener, wait_until  # noqa: E402
 from itkit import FILTERED, OK, GateCase  # noqa: E402
@@ -26,6 +28,9 @@ from itkit import FILTERED, OK, GateCase  # noqa: E402
 env = None
 
 STATE_FILE = "detached-onions"
+# Who owns the state file: torgate's worker (harness.WORKER_USER as root).
+WORKER_UID = pwd.getpwnam(harness.WORKER_USER).pw_uid if harness.AS_ROOT \
+    else os.geteuid()
 SID_RE = re.compile(rb"^250-ServiceID=([a-z2-7]{56})\r\n", re.M)
 KEY_RE = re.compile(rb"^250-PrivateKey=ED25519-V3:(\S+)\r\n", re.M)
 
@@ -144,6 +149,8 @@ class Case(GateCase):
         with open(path, "wb") as f:
             f.write(data)
         os.chmod(path, 0o600)
+        if harness.AS_ROOT:     # the file of torgate's worker
+            os.chown(path, WORKER_UID, -1)
 
     # -- the sequence -----------------------------------------------------
 
@@ -190,7 +197,7 @@ class Case(GateCase):
         path = os.path.join(self.state, STATE_FILE)
         st = os.stat(path)
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
-        self.assertEqual(st.st_uid, os.geteuid())
+        self.assertEqual(st.st_uid, WORKER_UID)
         text = self.state_text()
         self.assertNotIn(key, text)
         self.assertNotIn(b"ED25519", text)

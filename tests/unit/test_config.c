@@ -110,6 +110,8 @@ dump(const config_t *c, char *buf, size_t n)
 	put(buf, n, "complain", "%d", c->complain);
 	put(buf, n, "learn", "%s", S(c->learn_dir));
 	put(buf, n, "state", "%s", S(c->state_dir));
+	put(buf, n, "user", "%s", S(c->user));
+	put(buf, n, "nosandbox", "%d", c->no_sandbox);
 	put(buf, n, "line", "%zu", L->max_line);
 	put(buf, n, "preauth", "%zu", L->max_preauth_line);
 	put(buf, n, "body", "%zu", L->max_body);
@@ -398,6 +400,15 @@ static const row_t file_rows[] = {
 	    { "state=/cli" }, NULL },
 	{ { NULL }, "state-dir: [a]\n", CONFIG_EXIT_ERROR, { NULL },
 	    ":1:12: 'state-dir' must be a string" },
+	/* user: from the file, unless given as a flag (-u, --user). */
+	{ { NULL }, "user: _torgate\n", CONFIG_RUN,
+	    { "user=_torgate", "nosandbox=0" }, NULL },
+	{ { "-u", "cli", NULL }, "user: file\n", CONFIG_RUN, { "user=cli" },
+	    NULL },
+	{ { "--user", "cli", "--no-sandbox", NULL }, "user: file\n",
+	    CONFIG_RUN, { "user=cli", "nosandbox=1" }, NULL },
+	{ { NULL }, "user: [a]\n", CONFIG_EXIT_ERROR, { NULL },
+	    ":1:7: 'user' must be a string" },
 	/* The file's listeners are not parsed when flags replace them. */
 	{ { "-l", "127.0.0.1:2", NULL }, "listen: [nonsense]\n", CONFIG_RUN,
 	    { "listen=127.0.0.1:2,0660,-" }, NULL },
