@@ -213,9 +213,9 @@ has_duplicate(const onionstate_t *st, const char **dup)
 static int
 parse(parser_t *ps, onionstate_t *st)
 {
-	const char *l, *rest, *sp, *dup;
+	const char *l = NULL, *rest, *sp, *dup;
 	char *sid, *profile;
-	size_t n;
+	size_t n = 0;
 	int r;
 
 	if (next_line(ps, &l, &n) < 0)
