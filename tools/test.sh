@@ -24,6 +24,11 @@ echo "== default build"
 ninja -C build
 meson test -C build --print-errorlogs --num-processes 2
 
+# bench/ builds the release configuration: -O3 finds warnings -O0 does not.
+echo "== release build (compile only)"
+[ -d build-release ] || meson setup build-release --buildtype=release
+ninja -C build-release
+
 echo "== test hooks + sandbox_debug build (privilege separation)"
 [ -d build-hooks ] || meson setup build-hooks -Dtest_hooks=true \
     -Dsandbox_debug=true
