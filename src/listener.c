@@ -42,6 +42,7 @@ accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,
 {
 	listener_t *l = arg;
 
+	socket_nodelay(fd, sa->sa_family);
 	session_start(l->g, fd, sa, (socklen_t)salen, &l->info);
 }
 

@@ -382,6 +382,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	upstream_t *u = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		socket_nodelay(bufferevent_getfd(bev), u->conf->addr.family);
 		u->state = UP_PROTOCOLINFO;
 		send_line(u, "PROTOCOLINFO 1");
 		if (u->conf->hint->safecookie && send_challenge(u) == 0)

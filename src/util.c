@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "util.h"
@@ -183,4 +186,15 @@ bool
 strn_case_eq(const char *a, size_t alen, const char *b)
 {
 	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
+}
+
+void
+socket_nodelay(int fd, int family)
+{
+	int one = 1;
+
+	if (family != AF_INET && family != AF_INET6)
+		return;
+	/* Only a slower path if it fails: nothing to report. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }

@@ -23,6 +23,12 @@ char *xstrndup(const char *s, size_t n);
 char *xmemdup_nul(const void *p, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* On a TCP socket of family (AF_INET, AF_INET6), send small writes at
+ * once (TCP_NODELAY): torgate relays request/reply traffic, where Nagle's
+ * algorithm and the peer's delayed ACK stall a reply for up to 40 ms.
+ * Other families: nothing. */
+void socket_nodelay(int fd, int family);
+
 /* free() that clears the pointer. */
 #define FREE(p) do { free(p); (p) = NULL; } while (0)
 
