@@ -188,14 +188,16 @@ sb_openat(sb_ctx_t *c)
 static int
 sb_socket(sb_ctx_t *c)
 {
+	/* Each comparison names datum_b (unused by SCMP_CMP_EQ) so that no
+	 * compiler sees a field left out. */
 	struct scmp_arg_cmp diag[2] = {
-		SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-		SCMP_A2(SCMP_CMP_EQ, NETLINK_SOCK_DIAG),
+		SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0),
+		SCMP_A2(SCMP_CMP_EQ, NETLINK_SOCK_DIAG, 0),
 	};
 	struct scmp_arg_cmp fam[3] = {
-		SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
-		SCMP_A0(SCMP_CMP_EQ, AF_INET),
-		SCMP_A0(SCMP_CMP_EQ, AF_INET6),
+		SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
+		SCMP_A0(SCMP_CMP_EQ, AF_INET, 0),
+		SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0),
 	};
 
 	if (rule(c, SCMP_SYS(socket), 1, &fam[0]) ||
@@ -213,8 +215,8 @@ sb_socket(sb_ctx_t *c)
 static int
 sb_ioctl(sb_ctx_t *c)
 {
-	struct scmp_arg_cmp fionread = SCMP_A1(SCMP_CMP_EQ, FIONREAD);
-	struct scmp_arg_cmp tcgets = SCMP_A1(SCMP_CMP_EQ, TCGETS);
+	struct scmp_arg_cmp fionread = SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0);
+	struct scmp_arg_cmp tcgets = SCMP_A1(SCMP_CMP_EQ, TCGETS, 0);
 
 	return rule(c, SCMP_SYS(ioctl), 1, &fionread) ||
 	    seccomp_rule_add(c->f, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1,
@@ -226,10 +228,11 @@ sb_ioctl(sb_ctx_t *c)
 static int
 sb_signals(sb_ctx_t *c)
 {
-	struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+	struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ,
+	    (scmp_datum_t)getpid(), 0);
 	struct scmp_arg_cmp mon[2] = {
-		SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)c->monitor),
-		SCMP_A1(SCMP_CMP_EQ, SIGKILL),
+		SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)c->monitor, 0),
+		SCMP_A1(SCMP_CMP_EQ, SIGKILL, 0),
 	};
 
 	if (rule(c, SCMP_SYS(tgkill), 1, &self))
