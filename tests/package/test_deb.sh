@@ -6,8 +6,9 @@
 #    the profile directory, both man pages, every profile of profiles/,
 #    the AppArmor profile, the sysusers file, the README;
 #  - conffiles and maintainer scripts: the config and the AppArmor profile
-#    are conffiles, postinst loads the AppArmor profile and enables the
-#    units;
+#    are conffiles, postinst creates the user, loads the AppArmor profile,
+#    enables the units, and reloads torgate when another package's profile
+#    in /usr/share/torgate/profiles changes (a dpkg trigger);
 #  - its man pages render without a warning (man -l);
 #  - lintian --fail-on error,warning on the binary and the source package
 #    (overrides in debian/ say why);
@@ -134,6 +135,12 @@ if [ -f "$src/debian/torgate.socket" ]; then
 fi
 grep -q 'systemd-sysusers' "$work/DEBIAN/postinst" ||
     fail "postinst does not create the system user"
+grep -qx 'interest-noawait /usr/share/torgate/profiles' \
+    "$work/DEBIAN/triggers" ||
+    fail "no trigger on /usr/share/torgate/profiles"
+grep -q 'deb-systemd-invoke try-reload-or-restart torgate.service' \
+    "$work/DEBIAN/postinst" ||
+    fail "postinst does not reload torgate when triggered"
 
 echo "== man pages"
 dpkg-deb -x "$deb" "$work/root"
