@@ -142,6 +142,9 @@ grep -q 'deb-systemd-invoke try-reload-or-restart torgate.service' \
     "$work/DEBIAN/postinst" ||
     fail "postinst does not reload torgate when triggered"
 
+dpkg-deb -f "$deb" Conflicts | grep -qw onion-grater ||
+    fail "no Conflicts: onion-grater (both listen on 127.0.0.1:951)"
+
 echo "== man pages"
 dpkg-deb -x "$deb" "$work/root"
 for m in "$work"/root/usr/share/man/man*/*.gz; do
