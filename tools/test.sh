@@ -7,7 +7,9 @@
 # the test hooks and the naming SIGSYS handler, then under ASan+UBSan
 # (with --no-sandbox: LeakSanitizer's tracer is no call of torgate's),
 # then with torgate under valgrind's memcheck (also --no-sandbox), then
-# a short libFuzzer run of every fuzz target.
+# a short libFuzzer run of every fuzz target, and last, where
+# dpkg-buildpackage exists, the Debian package: built, its contents and
+# lintian checked, its autopkgtest run against it (suite 'package').
 #
 # Environment: FUZZ_SECONDS (default 20) per fuzz target; 0 skips fuzzing.
 set -eu
@@ -22,7 +24,7 @@ sh tools/check-layers.sh
 echo "== default build"
 [ -d build ] || meson setup build
 ninja -C build
-meson test -C build --print-errorlogs --num-processes 2
+meson test -C build --print-errorlogs --num-processes 2 --no-suite package
 
 # bench/ builds the release configuration: -O3 finds warnings -O0 does not.
 echo "== release build (compile only)"
@@ -41,7 +43,8 @@ echo "== ASan+UBSan build"
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    meson test -C build-asan --print-errorlogs --num-processes 2
+    meson test -C build-asan --print-errorlogs --num-processes 2 \
+    --no-suite package
 
 echo "== valgrind memcheck (integration tests)"
 sh tools/valgrind.sh
@@ -49,5 +52,9 @@ sh tools/valgrind.sh
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
 	echo "== libFuzzer (${FUZZ_SECONDS}s per target)"
 	FUZZ_SECONDS=$FUZZ_SECONDS sh tools/fuzz.sh
+fi
+if command -v dpkg-buildpackage >/dev/null 2>&1; then
+	echo "== Debian package"
+	meson test -C build --print-errorlogs --suite package
 fi
 echo "all tests passed"
