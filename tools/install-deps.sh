@@ -18,6 +18,7 @@ set -eu
 # tests/apparmor compiles the profile (nothing is loaded into the kernel).
 PKGS="gcc libc6-dev clang libclang-rt-dev llvm meson ninja-build pkg-config \
 libevent-dev libyaml-dev libpcre2-dev libseccomp-dev libapparmor-dev \
+libsystemd-dev \
 nettle-dev check tor python3 socat \
 nyx onionshare-cli python3-stem tmux onioncircuits xvfb x11-apps valgrind \
 apparmor"
