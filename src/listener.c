@@ -102,9 +102,8 @@ clear_stale_socket(const tg_addr_t *a)
 	return unlink(sun->sun_path);
 }
 
-/* A group given by name or number; 0 or -1 (not found). */
-static int
-group_id(const char *name, gid_t *gid)
+int
+listener_group_id(const char *name, gid_t *gid)
 {
 	struct group gr, *res = NULL;
 	char buf[16384], *end;
@@ -163,7 +162,7 @@ listener_bind(const listen_spec_t *spec)
 	l->info.profile = l->profile;
 	l->info.text = l->addr.text;
 
-	if (spec->group != NULL && group_id(spec->group, &gid) < 0) {
+	if (spec->group != NULL && listener_group_id(spec->group, &gid) < 0) {
 		log_warnx("listen %s: no group '%s'", l->addr.text,
 		    spec->group);
 		goto fail;

@@ -42,6 +42,9 @@ int listener_activated(listener_t ***out, size_t *n);
 /* What a passed socket's name binds: 0 with *profile (pointing into
  * name) or NULL, or -1 if the name has a '=' and is not profile=NAME. */
 int listener_fdname_profile(const char *name, const char **profile);
+/* The group a listen spec's group= names (a name, or a number that is
+ * not a name); 0, or -1 if there is none. */
+int listener_group_id(const char *name, gid_t *gid);
 /* Does l listen at a (same unix path, or same address and port)? */
 bool listener_is_at(const listener_t *l, const tg_addr_t *a);
 /* The profile l binds, or NULL. */

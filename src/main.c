@@ -107,7 +107,14 @@ check_only(const config_t *cfg)
 {
 	profile_diag_t d = { .report = diag_to_stdout };
 	profile_set_t *set;
+	gid_t gid;
 
+	for (size_t i = 0; i < cfg->n_listens; i++)
+		if (cfg->listens[i].group != NULL &&
+		    listener_group_id(cfg->listens[i].group, &gid) < 0)
+			profile_diag(&d, true, NULL, 0, 0, "listen %s: no group "
+			    "'%s'", cfg->listens[i].addr.text,
+			    cfg->listens[i].group);
 	check_profile_dirs(cfg, &d);
 	set = profile_set_load((const char *const *)cfg->profile_dirs,
 	    cfg->n_profile_dirs, &d);

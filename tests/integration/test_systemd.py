@@ -489,6 +489,13 @@ class GroupTest(Case):
         self.assertIn("listen unix:%s: no group 'no-such-group-tg'" % u,
                       tg.log())
         self.assertFalse(os.path.exists(u))
+        # --check (ExecStartPre) finds it before the start.
+        rc, out = itkit.run_check([p.dir], extra=[
+            "-l", "unix:%s,group=no-such-group-tg" % u])
+        self.assertEqual(rc, 1, out)
+        self.assertIn("error: listen unix:%s: no group 'no-such-group-tg'"
+                      % u, out)
+        self.assertIn("2 profiles, 1 error", out)
 
 
 class ErrorsTest(Case):
