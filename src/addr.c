@@ -140,6 +140,18 @@ listen_spec_parse(const char *s, listen_spec_t *out, char *err, size_t errlen)
 				goto done;
 			}
 			out->mode = (mode_t)m;
+		} else if (strncmp(opt, "group=", 6) == 0) {
+			if (out->addr.family != AF_UNIX) {
+				snprintf(err, errlen, "%s: group= only applies "
+				    "to unix sockets", s);
+				goto done;
+			}
+			if (opt[6] == '\0') {
+				snprintf(err, errlen, "%s: empty group", s);
+				goto done;
+			}
+			free(out->group);
+			out->group = xstrdup(opt + 6);
 		} else if (strncmp(opt, "profile=", 8) == 0 && opt[8] != '\0') {
 			free(out->profile);
 			out->profile = xstrdup(opt + 8);
@@ -160,6 +172,7 @@ void
 listen_spec_clear(listen_spec_t *l)
 {
 	FREE(l->profile);
+	FREE(l->group);
 }
 
 void

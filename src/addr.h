@@ -1,7 +1,7 @@
 /*
  * addr.h: the address forms torgate accepts on its command line and in its
  * config file:  unix:/PATH | HOST:PORT | [V6]:PORT, and for listeners
- * options after commas: unix:/PATH,mode=0660,profile=NAME.
+ * options after commas: unix:/PATH,mode=0660,group=NAME,profile=NAME.
  * HOST is a numeric IPv4/IPv6 address or "localhost"; no DNS is done.
  */
 #ifndef TORGATE_ADDR_H
@@ -28,6 +28,8 @@ typedef struct addr_file_id {
 typedef struct listen_spec {
 	tg_addr_t addr;
 	mode_t mode;       /* unix sockets: permissions, default 0660 */
+	char *group;       /* unix sockets: NULL, or the group (name or
+	                    * number) the socket file is given */
 	char *profile;     /* NULL, or the profile every client gets */
 } listen_spec_t;
 

@@ -313,6 +313,19 @@ fail:
 	pending_set_local(s, p, "551 Internal error\r\n");
 }
 
+/* One line per verdict, as deny() writes for the others: the profile,
+ * the verdict, the command (secrets redacted) and the client. */
+static void
+log_allowed(session_t *s, const proto_cmd_t *cmd, bool rewritten)
+{
+	char *r = redact_command(cmd->line, cmd->line_len);
+
+	log_info("session %llu: profile %s: allowed%s \"%s\"; client %s",
+	    (unsigned long long)s->id, s->profile->name,
+	    rewritten ? " (rewritten)" : "", r, s->peer.desc);
+	free(r);
+}
+
 /*
  * A command the profile denies. Enforcing: log it and answer 510; return
  * false. In complain and learn modes it goes to tor anyway, as the client
@@ -326,9 +339,9 @@ deny(session_t *s, const proto_cmd_t *cmd, const char *why)
 
 	if (!pass)
 		s->n_denied++;
-	log_info("session %llu: profile %s: %s \"%s\": %s",
+	log_info("session %llu: profile %s: %s \"%s\": %s; client %s",
 	    (unsigned long long)s->id, s->profile->name,
-	    pass ? "would deny" : "denied", r, why);
+	    pass ? "would deny" : "denied", r, why, s->peer.desc);
 	free(r);
 	if (!pass)
 		reply_local(s, 0, "510 Command filtered");
@@ -472,6 +485,7 @@ handle_command(session_t *s, const cmd_def_t *def, const proto_cmd_t *cmd)
 		verdict_clear(&v);
 		return;
 	}
+	log_allowed(s, cmd, v.args != NULL);
 	p = command_stage(s, def);
 	p->rule = v.rule;
 	p->more = v.more;

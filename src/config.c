@@ -17,8 +17,12 @@
 
 #define DEFAULT_TOR "unix:/run/tor/control"
 
+/* Anyone may connect to the unix socket, as anyone local may to the TCP
+ * port: torgate tells clients apart by who they are (uid, program,
+ * AppArmor label), and one no profile matches gets nothing. The same as
+ * debian/torgate.socket. */
 static const char *const default_listens[] = {
-	"unix:/run/torgate/control",
+	"unix:/run/torgate/control,mode=0666",
 	"127.0.0.1:951",
 };
 
@@ -34,7 +38,9 @@ usage(FILE *fp)
 	fprintf(fp,
 "usage: torgate [OPTIONS]\n"
 "  -l, --listen ADDR        repeatable: unix:/PATH | HOST:PORT | [V6]:PORT\n"
-"                           with options after commas: unix:/PATH,mode=0660,profile=NAME\n"
+"                           with options after commas:\n"
+"                           unix:/PATH,mode=0660,group=NAME,profile=NAME\n"
+"                           (not needed when systemd passes the sockets)\n"
 "  -t, --tor ADDR           tor's control: unix:/PATH | HOST:PORT (default %s)\n"
 "      --tor-cookie PATH    cookie file (default: the COOKIEFILE that PROTOCOLINFO names)\n"
 "      --tor-password-file PATH\n"
@@ -43,7 +49,9 @@ usage(FILE *fp)
 "  -f, --foreground         stay in the foreground, log to stderr\n"
 "      --debug              log every line in both directions (secrets redacted)\n"
 "      --check              load the config and all profiles, print every problem\n"
-"                           as FILE:LINE:COL: message, exit 0 if there is no error\n"
+"                           as FILE:LINE:COL: error: message, exit 0 if there is\n"
+"                           no error (a profile directory given that does not\n"
+"                           exist is one)\n"
 "      --complain           forward everything; log what the profile would deny\n"
 "      --learn DIR          like --complain, and write DIR/NAME.yml, a suggested\n"
 "                           profile of what each client sent\n"
@@ -74,8 +82,10 @@ add_listen(config_t *cfg, const char *s, const char *where)
 	listen_spec_t l;
 
 	if (listen_spec_parse(s, &l, err, sizeof(err)) < 0) {
-		fprintf(stderr, "torgate: %s%s%s\n", where ? where : "",
-		    where ? ": " : "", err);
+		if (where != NULL)
+			fprintf(stderr, "%s: %s\n", where, err);
+		else
+			fprintf(stderr, "torgate: --listen: %s\n", err);
 		return -1;
 	}
 	cfg->listens = xreallocarray(cfg->listens, cfg->n_listens + 1,
@@ -129,7 +139,7 @@ ferr(file_ctx_t *f, const yaml_node_t *n, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s:%zu:%zu: ", f->path,
+	fprintf(stderr, "%s:%zu:%zu: error: ", f->path,
 	    n ? n->start_mark.line + 1 : 0, n ? n->start_mark.column + 1 : 0);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -197,7 +207,7 @@ file_listen(file_ctx_t *f, yaml_node_t *n, const char *v)
 
 	if (f->cli_listens)
 		return;
-	snprintf(where, sizeof(where), "%s:%zu:%zu", f->path,
+	snprintf(where, sizeof(where), "%s:%zu:%zu: error", f->path,
 	    n->start_mark.line + 1, n->start_mark.column + 1);
 	if (add_listen(f->cfg, v, where) < 0)
 		f->errors++;
@@ -225,16 +235,19 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 		.cli_user = cfg->user != NULL };
 
 	if (fp == NULL) {
-		fprintf(stderr, "torgate: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "%s: error: cannot read the config file: %s\n",
+		    path, strerror(errno));
 		return -1;
 	}
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, fp);
 	if (!yaml_parser_load(&parser, &doc)) {
-		fprintf(stderr, "%s:%zu:%zu: %s\n", path,
+		fprintf(stderr, "%s:%zu:%zu: error: %s\n", path,
 		    parser.problem_mark.line + 1,
 		    parser.problem_mark.column + 1,
 		    parser.problem ? parser.problem : "YAML error");
+		fprintf(stderr, "%s: 1 error; not a valid config file\n",
+		    path);
 		yaml_parser_delete(&parser);
 		fclose(fp);
 		return -1;
@@ -312,6 +325,9 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 			ferr(&f, k, "unknown key '%s'", key);
 	}
 done:
+	if (f.errors)
+		fprintf(stderr, "%s: %d error%s; not a valid config file\n",
+		    path, f.errors, f.errors == 1 ? "" : "s");
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	fclose(fp);
@@ -490,13 +506,17 @@ config_defaults(config_t *cfg)
 {
 	limits_t *L = &cfg->limits;
 
-	if (cfg->n_listens == 0)
+	if (cfg->n_listens == 0) {
+		cfg->listens_defaulted = true;
 		for (size_t i = 0; i < ARRAY_LEN(default_listens); i++)
 			if (add_listen(cfg, default_listens[i], NULL) < 0)
 				abort();
-	if (cfg->n_profile_dirs == 0)
+	}
+	if (cfg->n_profile_dirs == 0) {
+		cfg->profile_dirs_defaulted = true;
 		for (size_t i = 0; i < ARRAY_LEN(default_profile_dirs); i++)
 			add_dir(cfg, default_profile_dirs[i]);
+	}
 	if (cfg->tor == NULL)
 		cfg->tor = xstrdup(DEFAULT_TOR);
 	/* 64 KiB: far above any real command (the longest, ADD_ONION with an

@@ -5,6 +5,7 @@
  *
  * Config file keys (all optional):
  *   listen: [ADDR...]          tor: ADDR          tor-cookie: PATH
+ *     (ADDR as -l: unix:/PATH,mode=0660,group=NAME,profile=NAME)
  *   tor-password-file: PATH    profiles: [DIR...]
  *   max-line-length: N         max-body-length: N
  *   max-pending-commands: N    max-clients: N
@@ -56,6 +57,9 @@ typedef struct config {
 	char *tor_password_file;
 	char **profile_dirs;
 	size_t n_profile_dirs;
+	bool listens_defaulted;    /* no listen given: the built-in ones */
+	bool profile_dirs_defaulted; /* no profile dir given: the built-in
+	                            * ones, which need not all exist */
 	char *config_file;
 	bool foreground;
 	bool debug;

@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <systemd/sd-daemon.h>
 
 #include "listener.h"
 #include "log.h"
@@ -34,6 +37,7 @@ struct listener {
 	char *profile;
 	listener_info_t info;
 	bool unlink_on_close;
+	bool activated;                 /* passed by systemd */
 };
 
 static void
@@ -98,11 +102,58 @@ clear_stale_socket(const tg_addr_t *a)
 	return unlink(sun->sun_path);
 }
 
+int
+listener_group_id(const char *name, gid_t *gid)
+{
+	struct group gr, *res = NULL;
+	char buf[16384], *end;
+	unsigned long v;
+
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL) {
+		*gid = res->gr_gid;
+		return 0;
+	}
+	if (name[0] < '0' || name[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (errno || *end || v >= (gid_t)-1)
+		return -1;
+	*gid = (gid_t)v;
+	return 0;
+}
+
+/* bind() failed: say why in a person's words where the reason is
+ * common (no directory for the socket; the port is taken). */
+static void
+bind_failed(const tg_addr_t *a)
+{
+	int saved = errno;
+
+	if (a->family == AF_UNIX && saved == ENOENT) {
+		char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+		snprintf(dir, sizeof(dir), "%s",
+		    ((const struct sockaddr_un *)&a->ss)->sun_path);
+		log_warnx("listen %s: the directory %s does not exist "
+		    "(under systemd the unit's RuntimeDirectory= makes it; "
+		    "create it or listen elsewhere)", a->text, dirname(dir));
+	} else if (saved == EADDRINUSE) {
+		log_warnx("listen %s: the address is in use by another "
+		    "program", a->text);
+	} else {
+		errno = saved;
+		log_warn("bind %s", a->text);
+	}
+}
+
 listener_t *
 listener_bind(const listen_spec_t *spec)
 {
 	listener_t *l = xzalloc(sizeof(*l));
-	int one = 1;
+	int one = 1, rc;
+	gid_t gid = (gid_t)-1;
+	mode_t mask;
 
 	l->fd = -1;
 	l->addr = spec->addr;
@@ -111,6 +162,11 @@ listener_bind(const listen_spec_t *spec)
 	l->info.profile = l->profile;
 	l->info.text = l->addr.text;
 
+	if (spec->group != NULL && listener_group_id(spec->group, &gid) < 0) {
+		log_warnx("listen %s: no group '%s'", l->addr.text,
+		    spec->group);
+		goto fail;
+	}
 	if (l->addr.family == AF_UNIX && clear_stale_socket(&l->addr) < 0) {
 		log_warn("listen %s", l->addr.text);
 		goto fail;
@@ -127,14 +183,24 @@ listener_bind(const listen_spec_t *spec)
 			setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 			    sizeof(one));
 	}
-	if (bind(l->fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) <
-	    0) {
-		log_warn("bind %s", l->addr.text);
+	/* A unix socket file is made owner-only, then given its group and
+	 * mode: nobody else can connect before both are in place. */
+	mask = umask(0177);
+	rc = bind(l->fd, (const struct sockaddr *)&l->addr.ss, l->addr.len);
+	umask(mask);
+	if (rc < 0) {
+		bind_failed(&l->addr);
 		goto fail;
 	}
 	if (l->addr.family == AF_UNIX) {
 		const struct sockaddr_un *sun = (const void *)&l->addr.ss;
 		l->unlink_on_close = true;
+		if (gid != (gid_t)-1 && chown(sun->sun_path, (uid_t)-1, gid) <
+		    0) {
+			log_warn("listen %s: giving the socket to group '%s'",
+			    l->addr.text, spec->group);
+			goto fail;
+		}
 		if (chmod(sun->sun_path, spec->mode) < 0) {
 			log_warn("chmod %s", l->addr.text);
 			goto fail;
@@ -204,6 +270,130 @@ fail:
 }
 
 int
+listener_fdname_profile(const char *name, const char **profile)
+{
+	*profile = NULL;
+	if (strchr(name, '=') == NULL)
+		return 0;       /* a label: the unit's name, "unknown", ... */
+	if (strncmp(name, "profile=", 8) != 0 || name[8] == '\0')
+		return -1;
+	*profile = name + 8;
+	return 0;
+}
+
+/* Close every passed descriptor from i on (they are not ours to keep
+ * when torgate refuses to start). */
+static void
+close_from(int n, int i)
+{
+	for (; i < n; i++)
+		close(SD_LISTEN_FDS_START + i);
+}
+
+int
+listener_activated(listener_t ***out, size_t *n_out)
+{
+	char **names = NULL;
+	listener_t **ls = NULL;
+	int n, i, rc = -1;
+
+	*out = NULL;
+	*n_out = 0;
+	/* How many, first: if their names cannot be read, they are closed
+	 * all the same. Then 1: LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES
+	 * are removed, so that nothing started later (the monitor) takes
+	 * them as its own. */
+	i = sd_listen_fds(0);
+	n = sd_listen_fds_with_names(1, &names);
+	if (n < 0) {
+		log_warnx("socket activation: the sockets systemd passed "
+		    "cannot be read (LISTEN_FDS, LISTEN_FDNAMES): %s",
+		    strerror(-n));
+		if (i > 0)
+			close_from(i, 0);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	ls = xcalloc((size_t)n, sizeof(*ls));
+	for (i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+		const char *name = names != NULL && names[i] != NULL ?
+		    names[i] : "unknown";
+		const char *profile;
+
+		if (listener_fdname_profile(name, &profile) < 0) {
+			log_warnx("socket activation: descriptor %d is named "
+			    "'%s': torgate understands FileDescriptorName="
+			    "profile=NAME, or a name without '='", fd, name);
+			close_from(n, i);
+			goto done;
+		}
+		if ((ls[i] = listener_adopt(fd, profile)) == NULL) {
+			log_warnx("socket activation: descriptor %d ('%s') "
+			    "is not a listening stream socket (unix, IPv4 or "
+			    "IPv6): check the socket unit's Listen*= lines",
+			    fd, name);
+			close_from(n, i);
+			goto done;
+		}
+		ls[i]->activated = true;
+	}
+	*out = ls;
+	*n_out = (size_t)n;
+	ls = NULL;
+	rc = 0;
+done:
+	if (ls != NULL) {
+		for (int j = 0; j < n; j++)
+			listener_free(ls[j]);
+		free(ls);
+	}
+	if (names != NULL) {
+		for (i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+	return rc;
+}
+
+bool
+listener_is_at(const listener_t *l, const tg_addr_t *a)
+{
+	const struct sockaddr *x = (const void *)&l->addr.ss;
+	const struct sockaddr *y = (const void *)&a->ss;
+
+	if (x->sa_family != y->sa_family)
+		return false;
+	switch (x->sa_family) {
+	case AF_UNIX:
+		return strncmp(((const struct sockaddr_un *)x)->sun_path,
+		    ((const struct sockaddr_un *)y)->sun_path,
+		    sizeof(((const struct sockaddr_un *)x)->sun_path)) == 0;
+	case AF_INET: {
+		const struct sockaddr_in *p = (const void *)x, *q = (const void *)y;
+		return p->sin_port == q->sin_port &&
+		    p->sin_addr.s_addr == q->sin_addr.s_addr;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *p = (const void *)x;
+		const struct sockaddr_in6 *q = (const void *)y;
+		return p->sin6_port == q->sin6_port &&
+		    memcmp(&p->sin6_addr, &q->sin6_addr,
+		    sizeof(p->sin6_addr)) == 0;
+	}
+	default:
+		return false;
+	}
+}
+
+const char *
+listener_profile(const listener_t *l)
+{
+	return l->profile;
+}
+
+int
 listener_start(listener_t *l, gate_t *g)
 {
 	l->g = g;
@@ -221,7 +411,8 @@ listener_start(listener_t *l, gate_t *g)
 		log_warnx("evtimer_new failed");
 		return -1;
 	}
-	log_info("listening on %s%s%s", l->addr.text,
+	log_info("listening on %s%s%s%s", l->addr.text,
+	    l->activated ? " (socket from systemd)" : "",
 	    l->profile ? ", profile " : "", l->profile ? l->profile : "");
 	return 0;
 }

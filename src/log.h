@@ -3,6 +3,8 @@
  *
  * warn*() add strerror(errno), *x() variants do not; fatal*() exit(1).
  * Messages go to stderr in the foreground, else to syslog (daemon facility).
+ * On stderr a line carries its priority as "<N>" (sd-daemon(3)) when
+ * stderr is the journal, and reads "torgate: LEVEL: ..." otherwise.
  * Callers never log secrets; log_traffic() redacts them (see redact.h).
  */
 #ifndef TORGATE_LOG_H
@@ -14,6 +16,8 @@
 #define LOG_FMT(a, b) __attribute__((format(printf, a, b)))
 
 void log_init(bool foreground, bool debug);
+/* Is stderr the journal stream JOURNAL_STREAM names (its DEV:INO)? */
+bool log_stderr_is_journal(void);
 bool log_is_debug(void);
 
 void log_warn(const char *fmt, ...) LOG_FMT(1, 2);

@@ -1,9 +1,10 @@
 /*
  * main.c: torgate's entry point: read the settings, load the profiles,
- * open the listeners, fork the monitor, give up privileges, then run one
- * libevent loop until SIGTERM/SIGINT. SIGHUP reloads the profiles
- * atomically: new sessions get the new set, running ones keep theirs; a
- * set with errors is not installed.
+ * open the listeners (or adopt those systemd passed), fork the monitor,
+ * give up privileges, then run one libevent loop until SIGTERM/SIGINT.
+ * SIGHUP reloads the profiles atomically: new sessions get the new set,
+ * running ones keep theirs; a set with errors is not installed. Under
+ * systemd (Type=notify) it says when it is ready, reloading, stopping.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <pwd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@
 #include "privdrop.h"
 #include "profile.h"
 #include "sandbox.h"
+#include "sdnotify.h"
 #include "session.h"
 #include "torview.h"
 #include "util.h"
@@ -60,12 +63,59 @@ diag_to_stdout(void *arg, bool is_error, const char *file, unsigned line,
 		printf("%s: %s\n", sev, msg);
 }
 
+/*
+ * A profile directory given with -p or in the config file must exist: a
+ * typo must not load zero profiles. The built-in ones need not (a system
+ * has some of them). Problems are reported through d as errors.
+ */
+static void
+check_profile_dirs(const config_t *cfg, profile_diag_t *d)
+{
+	struct stat st;
+
+	if (cfg->profile_dirs_defaulted)
+		return;
+	for (size_t i = 0; i < cfg->n_profile_dirs; i++) {
+		const char *dir = cfg->profile_dirs[i];
+		if (stat(dir, &st) < 0)
+			profile_diag(d, true, dir, 0, 0, "profile directory: %s",
+			    strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			profile_diag(d, true, dir, 0, 0, "profile directory: "
+			    "not a directory");
+	}
+}
+
+/* Load the set; NULL if the directories or any profile had an error. */
+static profile_set_t *
+load_set(const config_t *cfg, profile_diag_t *d)
+{
+	profile_set_t *set;
+
+	check_profile_dirs(cfg, d);
+	set = profile_set_load((const char *const *)cfg->profile_dirs,
+	    cfg->n_profile_dirs, d);
+	if (set != NULL && d->errors > 0) {
+		profile_set_unref(set);
+		set = NULL;
+	}
+	return set;
+}
+
 static int
 check_only(const config_t *cfg)
 {
 	profile_diag_t d = { .report = diag_to_stdout };
 	profile_set_t *set;
+	gid_t gid;
 
+	for (size_t i = 0; i < cfg->n_listens; i++)
+		if (cfg->listens[i].group != NULL &&
+		    listener_group_id(cfg->listens[i].group, &gid) < 0)
+			profile_diag(&d, true, NULL, 0, 0, "listen %s: no group "
+			    "'%s'", cfg->listens[i].addr.text,
+			    cfg->listens[i].group);
+	check_profile_dirs(cfg, &d);
 	set = profile_set_load((const char *const *)cfg->profile_dirs,
 	    cfg->n_profile_dirs, &d);
 	profile_set_check_collisions(set, profile_reach_of_listeners(
@@ -84,8 +134,7 @@ load_profiles(const config_t *cfg)
 	profile_diag_t d = { .report = diag_to_log };
 	profile_set_t *set;
 
-	set = profile_set_load((const char *const *)cfg->profile_dirs,
-	    cfg->n_profile_dirs, &d);
+	set = load_set(cfg, &d);
 	if (set != NULL)
 		log_info("loaded %zu profile%s (%u warning%s)", set->n,
 		    set->n == 1 ? "" : "s", d.warnings,
@@ -137,31 +186,118 @@ has_profile(void *arg, const char *name)
 typedef struct daemon_state {
 	config_t *cfg;
 	gate_t *gate;
+	bool reload_failed;     /* the last SIGHUP kept the previous set */
 } daemon_state_t;
+
+/* How often, at most, systemd is told the status line (only when it
+ * changed): a busy daemon sends one datagram per interval, not one per
+ * client. */
+#define STATUS_INTERVAL_SEC 5
+
+/* The STATUS= line: clients now, profiles loaded. */
+static void
+status_text(const daemon_state_t *d, char *buf, size_t len)
+{
+	size_t np = d->gate->profiles != NULL ? d->gate->profiles->n : 0;
+
+	snprintf(buf, len, "%u client%s, %zu profile%s loaded%s",
+	    d->gate->n_sessions, d->gate->n_sessions == 1 ? "" : "s", np,
+	    np == 1 ? "" : "s", d->reload_failed ? "; the last reload "
+	    "failed, the previous profiles are kept" : "");
+}
+
+static void
+status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char st[SDNOTIFY_STATUS_MAX];
+
+	status_text(arg, st, sizeof(st));
+	sdnotify_status(st);
+}
 
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	daemon_state_t *d = arg;
+	char st[SDNOTIFY_STATUS_MAX];
 
 	switch (sig) {
 	case SIGHUP: {
 		profile_set_t *set;
 		log_info("SIGHUP: reloading profiles");
+		sdnotify_reloading();
 		set = load_profiles(d->cfg);
+		d->reload_failed = set == NULL;
 		if (set == NULL) {
 			log_warnx("reload failed; keeping the previous profiles");
-			break;
+		} else {
+			profile_set_unref(d->gate->profiles);
+			d->gate->profiles = set;
 		}
-		profile_set_unref(d->gate->profiles);
-		d->gate->profiles = set;
+		status_text(d, st, sizeof(st));
+		sdnotify_ready(st);
 		break;
 	}
 	default:
 		log_info("signal %d: exiting", (int)sig);
+		sdnotify_stopping();
 		event_base_loopbreak(d->gate->base);
 		break;
 	}
+}
+
+/*
+ * The listeners: the sockets systemd passed, then those configured,
+ * bound here. Without a configured one (-l, listen:) the built-in
+ * addresses are bound only if systemd passed nothing. A configured
+ * address systemd passed already is served once, from systemd's socket,
+ * if both bind the same profile (else torgate does not start: which one
+ * was meant?). Set *out and *n; -1 (logged) on failure.
+ */
+static int
+open_listeners(const config_t *cfg, listener_t ***out, size_t *n)
+{
+	listener_t **act = NULL, **ls;
+	size_t n_act = 0, k;
+
+	if (listener_activated(&act, &n_act) < 0)
+		return -1;
+	ls = xcalloc(n_act + cfg->n_listens, sizeof(*ls));
+	for (k = 0; k < n_act; k++)
+		ls[k] = act[k];
+	free(act);
+	*out = ls;
+	*n = k;
+	if (n_act > 0 && cfg->listens_defaulted)
+		return 0;
+	for (size_t i = 0; i < cfg->n_listens; i++) {
+		const listen_spec_t *spec = &cfg->listens[i];
+		const listener_t *dup = NULL;
+		for (size_t j = 0; j < n_act && dup == NULL; j++)
+			if (listener_is_at(ls[j], &spec->addr))
+				dup = ls[j];
+		if (dup != NULL) {
+			const char *p = listener_profile(dup);
+			if ((p == NULL) != (spec->profile == NULL) ||
+			    (p != NULL && strcmp(p, spec->profile) != 0)) {
+				log_warnx("listen %s: systemd passed this "
+				    "socket bound to %s%s, the configuration "
+				    "binds it to %s%s: make them agree",
+				    spec->addr.text, p ? "profile " : "no profile",
+				    p ? p : "", spec->profile ? "profile " :
+				    "no profile", spec->profile ? spec->profile :
+				    "");
+				return -1;
+			}
+			log_info("listen %s: served from the socket systemd "
+			    "passed", spec->addr.text);
+			continue;
+		}
+		if ((ls[k] = listener_bind(spec)) == NULL)
+			return -1;
+		*n = ++k;
+	}
+	return 0;
 }
 
 /*
@@ -175,6 +311,8 @@ confine_monitor(void *arg)
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 
+	/* The worker speaks to systemd (NotifyAccess=main), not this. */
+	unsetenv("NOTIFY_SOCKET");
 	/* Load NSS's modules now: the filter maps nothing executable. */
 	(void)getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res);
 	privdrop_monitor();
@@ -221,8 +359,11 @@ main(int argc, char **argv)
 {
 	config_t cfg;
 	gate_t gate;
-	daemon_state_t d = { &cfg, &gate };
+	daemon_state_t d = { &cfg, &gate, false };
 	listener_t **listeners = NULL;
+	size_t n_listeners = 0;
+	struct event *status_ev = NULL;
+	char status[SDNOTIFY_STATUS_MAX];
 	tg_addr_t *own = NULL;
 	upstream_conf_t upconf;
 	struct event *sigs[3];
@@ -301,15 +442,17 @@ main(int argc, char **argv)
 	 * root-owned directories), detach, fork the monitor (which confines
 	 * itself), drop the worker's privileges, load its filter, then build
 	 * the event loop and start serving: nothing that reads a client's or
-	 * tor's bytes runs before the filter is in.
+	 * tor's bytes runs before the filter is in. Sockets systemd passed
+	 * are taken before daemon(), whose fork changes the pid they were
+	 * passed to (LISTEN_PID).
 	 */
-	listeners = xcalloc(cfg.n_listens, sizeof(*listeners));
-	own = xcalloc(cfg.n_listens, sizeof(*own));
-	for (size_t i = 0; i < cfg.n_listens; i++) {
-		if ((listeners[i] = listener_bind(&cfg.listens[i])) == NULL)
-			goto out;
-		own[i] = cfg.listens[i].addr;
-	}
+	if (open_listeners(&cfg, &listeners, &n_listeners) < 0)
+		goto out;
+	if (n_listeners == 0)
+		fatalx("no socket to listen on");
+	own = xcalloc(n_listeners, sizeof(*own));
+	for (size_t i = 0; i < n_listeners; i++)
+		own[i] = *listener_addr(listeners[i]);
 	if (!cfg.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	gate.ident = ident_spawn(confine_monitor, &cfg);
@@ -319,11 +462,11 @@ main(int argc, char **argv)
 	if (gate.base == NULL)
 		fatalx("event_base_new failed");
 	ident_attach(gate.ident, gate.base);
-	gate.tor = torview_new(gate.base, &upconf, own, cfg.n_listens);
+	gate.tor = torview_new(gate.base, &upconf, own, n_listeners);
 	if (cfg.state_dir != NULL)
 		torview_keep_state(gate.tor, cfg.state_dir, has_profile, &gate);
 	torview_set_retry_max(gate.tor, gate.limits.tor_retry_max_ms);
-	for (size_t i = 0; i < cfg.n_listens; i++)
+	for (size_t i = 0; i < n_listeners; i++)
 		if (listener_start(listeners[i], &gate) < 0)
 			goto out;
 	torview_start_pool(gate.tor, cfg.upstream_pool);
@@ -341,9 +484,19 @@ main(int argc, char **argv)
 			fatalx("cannot install the test hook");
 	}
 #endif
+	if (sdnotify_enabled()) {
+		struct timeval tv = { STATUS_INTERVAL_SEC, 0 };
+		status_ev = event_new(gate.base, -1, EV_PERSIST, status_cb, &d);
+		if (status_ev == NULL || event_add(status_ev, &tv) < 0)
+			fatalx("cannot install the status timer");
+	}
 	log_info("torgate started; tor at %s", upconf.addr.text);
+	status_text(&d, status, sizeof(status));
+	sdnotify_ready(status);
 	event_base_dispatch(gate.base);
 	rc = 0;
+	if (status_ev != NULL)
+		event_free(status_ev);
 	for (size_t i = 0; i < ARRAY_LEN(signums); i++)
 		event_free(sigs[i]);
 #if TORGATE_TEST_HOOKS
@@ -353,7 +506,7 @@ main(int argc, char **argv)
 out:
 	session_free_all(&gate);
 	torview_free(gate.tor);
-	for (size_t i = 0; i < cfg.n_listens; i++)
+	for (size_t i = 0; i < n_listeners; i++)
 		listener_free(listeners[i]);
 	free(listeners);
 	free(own);

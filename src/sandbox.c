@@ -115,11 +115,14 @@ static const sb_allow_t allow_plain[] = {
 	ALLOW(accept4, W),
 	ALLOW(shutdown, W),
 	ALLOW(sendto, W | M),
-	ALLOW(sendmsg, W | M),          /* SCM_RIGHTS to the monitor */
+	ALLOW(sendmsg, W | M),          /* SCM_RIGHTS to the monitor;
+	                                 * sd_notify's datagram to systemd */
 	ALLOW(recvfrom, W | M),
 	ALLOW(recvmsg, W | M),
 	ALLOW(getsockopt, W | M),       /* SO_PEERCRED, SO_PEERSEC, SO_ERROR */
-	ALLOW(setsockopt, W | M),       /* TCP_NODELAY, sock_diag timeouts */
+	ALLOW(setsockopt, W | M),       /* TCP_NODELAY, sock_diag timeouts,
+	                                 * sd_notify's SO_SNDBUF (its
+	                                 * SO_SNDBUFFORCE fails: EPERM) */
 	ALLOW(getsockname, W | M),
 	ALLOW(getpeername, W | M),
 
@@ -181,7 +184,9 @@ sb_openat(sb_ctx_t *c)
 	    rule(c, SCMP_SYS(openat), 1, &create) : 0;
 }
 
-/* socket: AF_UNIX (tor, syslog; the monitor's NSS), AF_INET and
+/* socket: AF_UNIX (tor, syslog, the worker's sd_notify datagrams to
+ * systemd's NOTIFY_SOCKET: socket, SO_SNDBUF, sendmsg, close, nothing
+ * else; the monitor's NSS), AF_INET and
  * AF_INET6 (a tor reached over TCP: worker only), AF_NETLINK only for
  * NETLINK_SOCK_DIAG (who owns a loopback TCP connection). socketpair:
  * libevent's signal pipe. */

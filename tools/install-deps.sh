@@ -20,6 +20,7 @@ set -eu
 # package (tests/package), man-db and groff-base render the man pages.
 PKGS="gcc libc6-dev clang libclang-rt-dev llvm meson ninja-build pkg-config \
 libevent-dev libyaml-dev libpcre2-dev libseccomp-dev libapparmor-dev \
+libsystemd-dev \
 nettle-dev check tor python3 socat \
 nyx onionshare-cli python3-stem tmux onioncircuits xvfb x11-apps valgrind \
 apparmor dpkg-dev debhelper dh-apparmor lintian man-db groff-base"

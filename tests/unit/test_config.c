@@ -89,9 +89,11 @@ dump(const config_t *c, char *buf, size_t n)
 	snprintf(buf, n, "|");
 	for (size_t i = 0; i < c->n_listens; i++) {
 		size_t u = strlen(list);
-		snprintf(list + u, sizeof(list) - u, "%s%s,%04o,%s",
+		snprintf(list + u, sizeof(list) - u, "%s%s,%04o,%s%s%s",
 		    i ? ";" : "", c->listens[i].addr.text,
-		    (unsigned)c->listens[i].mode, S(c->listens[i].profile));
+		    (unsigned)c->listens[i].mode, S(c->listens[i].profile),
+		    c->listens[i].group ? ",group=" : "",
+		    c->listens[i].group ? c->listens[i].group : "");
 	}
 	put(buf, n, "listen", "%s", list);
 	list[0] = '\0';
@@ -220,7 +222,7 @@ run_row(const row_t *r)
 }
 
 #define DEFAULT_LISTEN \
-	"listen=unix:/run/torgate/control,0660,-;127.0.0.1:951,0660,-"
+	"listen=unix:/run/torgate/control,0666,-;127.0.0.1:951,0660,-"
 #define DEFAULT_DIRS "profiles=/etc/torgate/profiles.d;" \
 	"/usr/share/torgate/profiles;/etc/onion-grater.d"
 
@@ -305,13 +307,25 @@ static const row_t cli_rows[] = {
 	{ { "-f", "--", "-f", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
 	    "unexpected argument '-f'" },
 	{ { "-l", "nonsense", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
-	    "torgate: nonsense: expected unix:/PATH" },
+	    "torgate: --listen: nonsense: expected unix:/PATH" },
 	{ { "-l", "unix:/x,mode=9", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
 	    "bad mode" },
 	{ { "-l", "127.0.0.1:1", "-l", "127.0.0.1:0", NULL }, NULL,
 	    CONFIG_EXIT_ERROR, { NULL }, "bad port" },
 	{ { "-c", "/nonexistent/torgate.yml", NULL }, NULL, CONFIG_EXIT_ERROR,
-	    { NULL }, "torgate: /nonexistent/torgate.yml: No such file" },
+	    { NULL }, "/nonexistent/torgate.yml: error: cannot read the config "
+	    "file: No such file" },
+	/* group=: unix sockets only, by name or number, never empty. */
+	{ { "-l", "unix:/x,mode=0640,group=tor", NULL }, NULL, CONFIG_RUN,
+	    { "listen=unix:/x,0640,-,group=tor" }, NULL },
+	{ { "-l", "unix:/x,group=123,profile=p", NULL }, NULL, CONFIG_RUN,
+	    { "listen=unix:/x,0660,p,group=123" }, NULL },
+	{ { "-l", "unix:/x,group=a,group=b", NULL }, NULL, CONFIG_RUN,
+	    { "listen=unix:/x,0660,-,group=b" }, NULL },
+	{ { "-l", "127.0.0.1:9,group=tor", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "group= only applies to unix sockets" },
+	{ { "-l", "unix:/x,group=", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
+	    "unix:/x,group=: empty group" },
 	/* Numbers out of range or not numbers. */
 	{ { "--tor-wait-commands", "0", NULL }, NULL, CONFIG_EXIT_ERROR,
 	    { NULL }, "--tor-wait-commands must be a number from 1 to 65536" },
@@ -349,7 +363,7 @@ static const row_t file_rows[] = {
 	{ { NULL }, "---\n...\n", CONFIG_RUN, { DEFAULT_LISTEN }, NULL },
 	{ { NULL }, "---\n", CONFIG_RUN, { DEFAULT_LISTEN }, NULL },
 	{ { NULL }, "''\n", CONFIG_EXIT_ERROR, { NULL },
-	    ":1:1: the config file must be a mapping" },
+	    ":1:1: error: the config file must be a mapping" },
 	/* Every key. */
 	{ { NULL },
 	    "listen: [unix:/run/a, '127.0.0.1:7,profile=x']\n"
@@ -399,7 +413,7 @@ static const row_t file_rows[] = {
 	{ { "--state-dir", "/cli", NULL }, "state-dir: /file\n", CONFIG_RUN,
 	    { "state=/cli" }, NULL },
 	{ { NULL }, "state-dir: [a]\n", CONFIG_EXIT_ERROR, { NULL },
-	    ":1:12: 'state-dir' must be a string" },
+	    ":1:12: error: 'state-dir' must be a string" },
 	/* user: from the file, unless given as a flag (-u, --user). */
 	{ { NULL }, "user: _torgate\n", CONFIG_RUN,
 	    { "user=_torgate", "nosandbox=0" }, NULL },
@@ -408,7 +422,7 @@ static const row_t file_rows[] = {
 	{ { "--user", "cli", "--no-sandbox", NULL }, "user: file\n",
 	    CONFIG_RUN, { "user=cli", "nosandbox=1" }, NULL },
 	{ { NULL }, "user: [a]\n", CONFIG_EXIT_ERROR, { NULL },
-	    ":1:7: 'user' must be a string" },
+	    ":1:7: error: 'user' must be a string" },
 	/* The file's listeners are not parsed when flags replace them. */
 	{ { "-l", "127.0.0.1:2", NULL }, "listen: [nonsense]\n", CONFIG_RUN,
 	    { "listen=127.0.0.1:2,0660,-" }, NULL },
@@ -418,43 +432,55 @@ static const row_t file_rows[] = {
 
 	/* Errors, with FILE:LINE:COL. */
 	{ { NULL }, "bogus: 1\n", CONFIG_EXIT_ERROR, { NULL },
-	    ":1:1: unknown key 'bogus'" },
+	    ":1:1: error: unknown key 'bogus'" },
 	{ { NULL }, "tor: unix:/x\n\n  # c\nMax-Clients: 1\n",
-	    CONFIG_EXIT_ERROR, { NULL }, ":4:1: unknown key 'Max-Clients'" },
+	    CONFIG_EXIT_ERROR, { NULL }, ":4:1: error: unknown key 'Max-Clients'" },
 	{ { NULL }, "[a, b]\n", CONFIG_EXIT_ERROR, { NULL },
-	    ":1:1: the config file must be a mapping" },
+	    ":1:1: error: the config file must be a mapping" },
 	{ { NULL }, "just text\n", CONFIG_EXIT_ERROR, { NULL },
 	    "must be a mapping" },
 	{ { NULL }, "? [a]\n: b\n", CONFIG_EXIT_ERROR, { NULL },
 	    "unknown key ''" },
 	{ { NULL }, "tor: [unix:/x]\n", CONFIG_EXIT_ERROR, { NULL },
-	    ":1:6: 'tor' must be a string" },
+	    ":1:6: error: 'tor' must be a string" },
 	{ { NULL }, "tor-cookie: {a: b}\n", CONFIG_EXIT_ERROR, { NULL },
 	    "'tor-cookie' must be a string" },
 	{ { NULL }, "listen: unix:/x\n", CONFIG_EXIT_ERROR, { NULL },
-	    ":1:9: 'listen' must be a list" },
+	    ":1:9: error: 'listen' must be a list" },
 	{ { NULL }, "profiles: /p\n", CONFIG_EXIT_ERROR, { NULL },
 	    "'profiles' must be a list" },
 	{ { NULL }, "profiles: [[/p]]\n", CONFIG_EXIT_ERROR, { NULL },
-	    ":1:12: 'profiles' must be a string" },
+	    ":1:12: error: 'profiles' must be a string" },
 	{ { NULL }, "listen:\n  - unix:/ok\n  - nonsense\n",
-	    CONFIG_EXIT_ERROR, { NULL }, ":3:5: nonsense: expected" },
+	    CONFIG_EXIT_ERROR, { NULL }, ":3:5: error: nonsense: expected" },
 	{ { NULL }, "listen: ['unix:/x,mode=0999']\n", CONFIG_EXIT_ERROR,
 	    { NULL }, "bad mode" },
 	{ { NULL }, "tor: 'unterminated\n", CONFIG_EXIT_ERROR, { NULL },
-	    ":2:1: found unexpected end of stream" },
+	    ":2:1: error: found unexpected end of stream" },
 	{ { NULL }, "a: b\nc\n", CONFIG_EXIT_ERROR, { NULL },
-	    ":3:1: could not find expected ':'" },
+	    ":3:1: error: could not find expected ':'" },
 	{ { NULL }, "tor: *nope\n", CONFIG_EXIT_ERROR, { NULL },
 	    "found undefined alias" },
 	{ { NULL }, "\tfoo: 1\n", CONFIG_EXIT_ERROR, { NULL }, ":1:" },
+	/* group= in the file's listen entries too; its errors at the entry. */
+	{ { NULL }, "listen: ['unix:/s,group=tor,mode=0660,profile=p']\n",
+	    CONFIG_RUN, { "listen=unix:/s,0660,p,group=tor" }, NULL },
+	{ { NULL }, "listen:\n  - 127.0.0.1:9,group=tor\n", CONFIG_EXIT_ERROR,
+	    { NULL }, ":2:5: error: 127.0.0.1:9,group=tor: group= only applies" },
+	/* A summary after the errors, as --check gives for profiles. */
+	{ { NULL }, "a: 1\nb: 2\n", CONFIG_EXIT_ERROR, { NULL },
+	    ": 2 errors; not a valid config file" },
+	{ { NULL }, "a: 1\n", CONFIG_EXIT_ERROR, { NULL },
+	    ": 1 error; not a valid config file" },
+	{ { NULL }, "a: [\n", CONFIG_EXIT_ERROR, { NULL },
+	    ": 1 error; not a valid config file" },
 	/* Every error is reported, not only the first. */
 	{ { NULL }, "a: 1\nmax-clients: x\nb: 2\n", CONFIG_EXIT_ERROR,
-	    { NULL }, ":3:1: unknown key 'b'" },
+	    { NULL }, ":3:1: error: unknown key 'b'" },
 	{ { NULL }, "a: 1\nmax-clients: x\nb: 2\n", CONFIG_EXIT_ERROR,
-	    { NULL }, ":2:14: 'max-clients' must be a number from 1 to" },
+	    { NULL }, ":2:14: error: 'max-clients' must be a number from 1 to" },
 	{ { NULL }, "a: 1\nmax-clients: x\nb: 2\n", CONFIG_EXIT_ERROR,
-	    { NULL }, ":1:1: unknown key 'a'" },
+	    { NULL }, ":1:1: error: unknown key 'a'" },
 	/* A file's errors are reported even when flags would win. */
 	{ { "-t", "unix:/cli", NULL }, "tor: [x]\n", CONFIG_EXIT_ERROR,
 	    { NULL }, "'tor' must be a string" },

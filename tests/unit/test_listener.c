@@ -1,7 +1,10 @@
 /*
  * test_listener.c: listening sockets (src/listener.c): adopting an
- * inherited descriptor, binding a unix path (mode, stale and live socket
- * files), what listener_free leaves behind, and accepting from the loop.
+ * inherited descriptor, binding a unix path (mode, group, stale and live
+ * socket files, a missing directory), socket activation (what a passed
+ * socket's name binds, which sockets are refused, the environment
+ * cleared), what listener_free leaves behind, and accepting from the
+ * loop.
  */
 #include "tg_check.h"
 
@@ -19,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -651,6 +655,251 @@ START_TEST(test_start_adopted_tcp_accepts)
 }
 END_TEST
 
+/* ---- group= and a missing directory ----------------------------------- */
+
+START_TEST(test_bind_unix_group)
+{
+	char path[PATH_MAX], text[PATH_MAX + 64];
+	listen_spec_t spec;
+	listener_t *l;
+	struct stat st;
+	/* Root may give the socket any group; others one of their own. */
+	gid_t gid = geteuid() == 0 ? 65534 : getegid();
+
+	path_in_tmp(path, sizeof(path), "group.sock");
+	snprintf(text, sizeof(text), "unix:%s,mode=0640,group=%u", path,
+	    (unsigned)gid);
+	spec = spec_for(text);
+	l = listener_bind(&spec);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert_uint_eq(st.st_gid, gid);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	listener_free(l);
+	listen_spec_clear(&spec);
+}
+END_TEST
+
+START_TEST(test_bind_unix_unknown_group)
+{
+	char path[PATH_MAX], text[PATH_MAX + 64];
+	listen_spec_t spec;
+
+	path_in_tmp(path, sizeof(path), "nogroup.sock");
+	snprintf(text, sizeof(text), "unix:%s,group=no-such-group-tg", path);
+	spec = spec_for(text);
+	ck_assert_ptr_null(listener_bind(&spec));
+	/* Refused before anything is made. */
+	ck_assert_int_ne(access(path, F_OK), 0);
+	listen_spec_clear(&spec);
+}
+END_TEST
+
+START_TEST(test_bind_unix_missing_directory)
+{
+	char path[PATH_MAX], text[PATH_MAX + 8];
+	listen_spec_t spec;
+
+	path_in_tmp(path, sizeof(path), "nodir/control");
+	snprintf(text, sizeof(text), "unix:%s", path);
+	spec = spec_for(text);
+	ck_assert_ptr_null(listener_bind(&spec));
+	listen_spec_clear(&spec);
+}
+END_TEST
+
+/* ---- socket activation ------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	int rc;
+	const char *profile;
+} fdname_rows[] = {
+	{ "profile=onionshare", 0, "onionshare" },
+	{ "profile=a=b", 0, "a=b" },
+	{ "torgate.socket", 0, NULL },          /* systemd's default name */
+	{ "unknown", 0, NULL },                 /* no LISTEN_FDNAMES */
+	{ "control", 0, NULL },
+	{ "", 0, NULL },
+	{ "profile=", -1, NULL },
+	{ "profile", 0, NULL },                 /* a label */
+	{ "Profile=x", -1, NULL },
+	{ "profil=x", -1, NULL },
+	{ "group=tor", -1, NULL },
+	{ "=x", -1, NULL },
+};
+
+START_TEST(test_fdname_rows)
+{
+	const char *profile = "unset";
+	int rc = listener_fdname_profile(fdname_rows[_i].name, &profile);
+
+	ck_assert_int_eq(rc, fdname_rows[_i].rc);
+	if (rc == 0 && fdname_rows[_i].profile != NULL)
+		ck_assert_str_eq(profile, fdname_rows[_i].profile);
+	else if (rc == 0)
+		ck_assert_ptr_null(profile);
+}
+END_TEST
+
+/*
+ * In a child (the descriptors from 3 on are the check framework's in
+ * the parent): put the sockets fds[] at 3, 4, ..., set the variables as
+ * systemd does, call listener_activated and report through the exit
+ * status: 0 if what it did matches want_rc and want_n, with every
+ * variable gone; a number naming the first difference otherwise.
+ */
+static int
+activate_in_child(const int *fds, int n, const char *names, bool own_pid,
+    int want_rc, size_t want_n, const char *want_profile0)
+{
+	pid_t pid = fork();
+	int st;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		listener_t **ls = NULL;
+		size_t got = 9;
+		int hi[8], rc;
+		char v[32];
+
+		for (int i = 0; i < n; i++)
+			hi[i] = fcntl(fds[i], F_DUPFD, 100);
+		for (int i = 0; i < n; i++)
+			if (dup2(hi[i], SD_LISTEN_FDS_START + i) < 0)
+				_exit(20);
+		snprintf(v, sizeof(v), "%d", (int)(own_pid ? getpid() : 1));
+		setenv("LISTEN_PID", v, 1);
+		snprintf(v, sizeof(v), "%d", n);
+		setenv("LISTEN_FDS", v, 1);
+		if (names != NULL)
+			setenv("LISTEN_FDNAMES", names, 1);
+		rc = listener_activated(&ls, &got);
+		if (getenv("LISTEN_PID") || getenv("LISTEN_FDS") ||
+		    getenv("LISTEN_FDNAMES"))
+			_exit(21);
+		if (rc != want_rc)
+			_exit(22);
+		if (got != want_n)
+			_exit(23);
+		if (want_profile0 != NULL && (got == 0 ||
+		    listener_profile(ls[0]) == NULL ||
+		    strcmp(listener_profile(ls[0]), want_profile0) != 0))
+			_exit(24);
+		if (want_profile0 == NULL && got > 0 &&
+		    listener_profile(ls[0]) != NULL)
+			_exit(25);
+		for (size_t i = 0; i < got; i++) {
+			/* Adopted: close-on-exec, non-blocking. */
+			int fd = SD_LISTEN_FDS_START + (int)i;
+			if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC) ||
+			    !(fcntl(fd, F_GETFL) & O_NONBLOCK))
+				_exit(26);
+			listener_free(ls[i]);
+		}
+		free(ls);
+		/* Refused (or not ours): none of them is kept open. */
+		if (rc < 0)
+			for (int i = 0; i < n; i++)
+				if (fd_open(SD_LISTEN_FDS_START + i))
+					_exit(27);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+START_TEST(test_activated_named)
+{
+	char a[PATH_MAX];
+	unsigned port;
+	int fds[2];
+
+	path_in_tmp(a, sizeof(a), "act.sock");
+	fds[0] = unix_bound(a, SOCK_STREAM, true);
+	fds[1] = tcp4_bound(SOCK_STREAM, true, &port);
+	ck_assert_int_eq(activate_in_child(fds, 2, "profile=alpha:torgate.socket",
+	    true, 0, 2, "alpha"), 0);
+	/* Without names: none bound. */
+	ck_assert_int_eq(activate_in_child(fds, 2, NULL, true, 0, 2, NULL), 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
+START_TEST(test_activated_none)
+{
+	char a[PATH_MAX];
+	int fd;
+
+	path_in_tmp(a, sizeof(a), "none.sock");
+	fd = unix_bound(a, SOCK_STREAM, true);
+	/* LISTEN_PID of another process: not ours, and still cleared. */
+	ck_assert_int_eq(activate_in_child(&fd, 1, "x", false, 0, 0, NULL), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_activated_refused)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	unsigned port;
+	int fds[2];
+
+	path_in_tmp(a, sizeof(a), "ok.sock");
+	path_in_tmp(b, sizeof(b), "notlistening.sock");
+	fds[0] = unix_bound(a, SOCK_STREAM, true);
+	/* Not listening, datagram, TCP not listening: each refused. */
+	fds[1] = unix_bound(b, SOCK_STREAM, false);
+	ck_assert_int_eq(activate_in_child(fds, 2, "a:b", true, -1, 0, NULL),
+	    0);
+	close(fds[1]);
+	fds[1] = tcp4_bound(SOCK_DGRAM, false, &port);
+	ck_assert_int_eq(activate_in_child(fds, 2, "a:b", true, -1, 0, NULL),
+	    0);
+	close(fds[1]);
+	fds[1] = tcp4_bound(SOCK_STREAM, false, &port);
+	ck_assert_int_eq(activate_in_child(fds, 2, "a:b", true, -1, 0, NULL),
+	    0);
+	close(fds[1]);
+	/* A name torgate does not understand. */
+	ck_assert_int_eq(activate_in_child(fds, 1, "profle=x", true, -1, 0,
+	    NULL), 0);
+	ck_assert_int_eq(activate_in_child(fds, 1, "profile=", true, -1, 0,
+	    NULL), 0);
+	/* Fewer names than sockets: sd_listen_fds_with_names refuses. */
+	fds[1] = tcp4_bound(SOCK_STREAM, true, &port);
+	ck_assert_int_eq(activate_in_child(fds, 2, "a", true, -1, 0, NULL), 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
+START_TEST(test_is_at)
+{
+	char a[PATH_MAX], text[PATH_MAX + 32];
+	listen_spec_t spec, other;
+	listener_t *l;
+
+	path_in_tmp(a, sizeof(a), "at.sock");
+	snprintf(text, sizeof(text), "unix:%s,profile=p", a);
+	spec = spec_for(text);
+	l = listener_bind(&spec);
+	ck_assert_ptr_nonnull(l);
+	ck_assert(listener_is_at(l, &spec.addr));
+	ck_assert_str_eq(listener_profile(l), "p");
+	other = spec_for("unix:/elsewhere");
+	ck_assert(!listener_is_at(l, &other.addr));
+	listen_spec_clear(&other);
+	other = spec_for("127.0.0.1:951");
+	ck_assert(!listener_is_at(l, &other.addr));
+	listen_spec_clear(&other);
+	listener_free(l);
+	listen_spec_clear(&spec);
+}
+END_TEST
+
 static Suite *
 listener_suite(void)
 {
@@ -679,6 +928,15 @@ listener_suite(void)
 	tcase_add_test(tc, test_bind_tcp4);
 	tcase_add_test(tc, test_start_bound_unix_accepts);
 	tcase_add_test(tc, test_start_adopted_tcp_accepts);
+	tcase_add_test(tc, test_bind_unix_group);
+	tcase_add_test(tc, test_bind_unix_unknown_group);
+	tcase_add_test(tc, test_bind_unix_missing_directory);
+	tcase_add_loop_test(tc, test_fdname_rows, 0,
+	    (int)(sizeof(fdname_rows) / sizeof(fdname_rows[0])));
+	tcase_add_test(tc, test_activated_named);
+	tcase_add_test(tc, test_activated_none);
+	tcase_add_test(tc, test_activated_refused);
+	tcase_add_test(tc, test_is_at);
 	suite_add_tcase(s, tc);
 	return s;
 }
