@@ -6,10 +6,12 @@
  * set with errors is not installed.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -28,6 +30,7 @@
 #include "profile.h"
 #include "sandbox.h"
 #include "session.h"
+#include "torauth.h"
 #include "torview.h"
 #include "util.h"
 
@@ -165,16 +168,63 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * The monitor, just forked (ident_spawn): keep only what identifying
- * clients needs, enter its AppArmor role, load its filter.
+ * --cookie-file: write torgate's own client cookie, with the privileges
+ * torgate was started with (like binding a listener: the directory may
+ * be one the worker cannot write to). Its owner is the worker's user
+ * when started as root (else whoever torgate runs as), its group the
+ * configured one (else the worker's), its mode the configured one.
+ * NULL (logged) if it cannot be made: torgate then does not start.
+ */
+static torauth_client_t *
+make_client_cookie(const config_t *cfg, const privdrop_user_t *user)
+{
+	bool as_root = geteuid() == 0 && cfg->user != NULL;
+	uid_t uid = as_root ? user->uid : (uid_t)-1;
+	gid_t gid = as_root ? user->gid : (gid_t)-1;
+	torauth_client_t *c;
+	char err[PATH_MAX + 128];
+
+	if (cfg->cookie_group != NULL) {
+		struct group gr, *res = NULL;
+		char buf[4096];
+		int e = getgrnam_r(cfg->cookie_group, &gr, buf, sizeof(buf),
+		    &res);
+		if (res == NULL) {
+			log_warnx("cookie-file %s: group %s: %s",
+			    cfg->cookie_file, cfg->cookie_group,
+			    e != 0 ? strerror(e) : "no such group");
+			return NULL;
+		}
+		gid = gr.gr_gid;
+	}
+	c = xzalloc(sizeof(*c));
+	if (torauth_write_cookie(cfg->cookie_file, (mode_t)cfg->cookie_mode,
+	    uid, gid, c->cookie, err, sizeof(err)) < 0) {
+		log_warnx("cookie-file: %s", err);
+		torauth_client_free(c);
+		return NULL;
+	}
+	c->path = xstrdup(cfg->cookie_file);
+	log_info("clients authenticate with torgate's own cookie, %s (mode "
+	    "%04o)", c->path, cfg->cookie_mode);
+	return c;
+}
+
+/*
+ * The monitor, just forked (ident_spawn): forget torgate's client
+ * cookie (it never needs it), keep only what identifying clients needs,
+ * enter its AppArmor role, load its filter.
  */
 static void
 confine_monitor(void *arg)
 {
-	const config_t *cfg = arg;
+	daemon_state_t *d = arg;
+	const config_t *cfg = d->cfg;
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 
+	torauth_client_free(d->gate->client_auth);
+	d->gate->client_auth = NULL;
 	/* Load NSS's modules now: the filter maps nothing executable. */
 	(void)getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res);
 	privdrop_monitor();
@@ -297,14 +347,19 @@ main(int argc, char **argv)
 		fatalx("cannot start without valid profiles");
 
 	/*
-	 * The order is fixed: open the listening sockets (privileged ports,
-	 * root-owned directories), detach, fork the monitor (which confines
-	 * itself), drop the worker's privileges, load its filter, then build
+	 * The order is fixed: write torgate's client cookie and open the
+	 * listening sockets (privileged ports, root-owned directories),
+	 * detach, fork the monitor (which confines itself and forgets the
+	 * cookie), drop the worker's privileges, load its filter, then build
 	 * the event loop and start serving: nothing that reads a client's or
 	 * tor's bytes runs before the filter is in.
 	 */
 	listeners = xcalloc(cfg.n_listens, sizeof(*listeners));
 	own = xcalloc(cfg.n_listens, sizeof(*own));
+	/* The cookie first: whoever can connect finds the one to bring. */
+	if (cfg.cookie_file != NULL &&
+	    (gate.client_auth = make_client_cookie(&cfg, &user)) == NULL)
+		goto out;
 	for (size_t i = 0; i < cfg.n_listens; i++) {
 		if ((listeners[i] = listener_bind(&cfg.listens[i])) == NULL)
 			goto out;
@@ -312,7 +367,7 @@ main(int argc, char **argv)
 	}
 	if (!cfg.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
-	gate.ident = ident_spawn(confine_monitor, &cfg);
+	gate.ident = ident_spawn(confine_monitor, &d);
 	confine_worker(&cfg, &user, ident_pid(gate.ident));
 
 	gate.base = event_base_new();
@@ -366,6 +421,7 @@ out:
 	if (gate.base != NULL)
 		event_base_free(gate.base);
 	learn_set_free(gate.learn);
+	torauth_client_free(gate.client_auth);
 	config_clear(&cfg);
 	return rc;
 }
