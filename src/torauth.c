@@ -165,6 +165,17 @@ torauth_write_cookie(const char *path, mode_t mode, uid_t uid, gid_t gid,
 		    strerror(errno));
 		goto done;
 	}
+	/* fchown only if it changes something: a unit that denies the
+	 * call (systemd's @privileged) can still make a cookie of its own
+	 * user and group. */
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s/%s: %s", dir, tmp, strerror(errno));
+		goto done;
+	}
+	if (uid == st.st_uid)
+		uid = (uid_t)-1;
+	if (gid == st.st_gid)
+		gid = (gid_t)-1;
 	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
 	    fchown(fd, uid, gid) < 0) {
 		snprintf(err, errlen, "%s: chown to %ld:%ld: %s", path,
