@@ -68,6 +68,10 @@ usage(FILE *fp)
 "      --auth-timeout SECONDS\n"
 "                           close a client that has not sent AUTHENTICATE\n"
 "                           this long after connecting (default 30)\n"
+"      --cookie-file PATH[,mode=0640][,group=NAME]\n"
+"                           make a fresh cookie of torgate's own at PATH at\n"
+"                           start; clients must then authenticate with it\n"
+"                           (COOKIE or SAFECOOKIE; NULL is no longer offered)\n"
 "  -u, --user USER          serve clients as USER (required when started as\n"
 "                           root): its uid, gid and groups, no capabilities\n"
 "      --no-sandbox         load no seccomp filter (for debugging; privileges\n"
@@ -119,6 +123,74 @@ parse_size(const char *s, size_t min, size_t max, size_t *out)
 	return 0;
 }
 
+/*
+ * --cookie-file PATH[,mode=OCTAL][,group=NAME]. PATH is what PROTOCOLINFO
+ * will name, so it must be absolute and need no escaping there: printable
+ * ASCII without '"', '\' (or ',', which starts the options). The mode
+ * lets no one but the owner write and nobody execute (at most 0644).
+ */
+static int
+set_cookie_file(config_t *cfg, const char *spec, const char *where)
+{
+	const char *comma = strchr(spec, ',');
+	size_t plen = comma != NULL ? (size_t)(comma - spec) : strlen(spec);
+	unsigned mode = 0640;
+	char *group = NULL;
+	const char *problem = NULL;
+
+	if (plen == 0 || spec[0] != '/' || spec[plen - 1] == '/')
+		problem = "must be an absolute path to a file";
+	else if (plen >= PATH_MAX)
+		problem = "is too long";
+	for (size_t i = 0; problem == NULL && i < plen; i++)
+		if (spec[i] < 0x20 || spec[i] > 0x7e || spec[i] == '"' ||
+		    spec[i] == '\\')
+			problem = "must be printable ASCII without '\"' or "
+			    "'\\' (PROTOCOLINFO names it to clients)";
+	while (problem == NULL && comma != NULL) {
+		const char *opt = comma + 1;
+		size_t olen;
+
+		comma = strchr(opt, ',');
+		olen = comma != NULL ? (size_t)(comma - opt) : strlen(opt);
+		if (olen > 5 && strncmp(opt, "mode=", 5) == 0) {
+			char *end;
+			unsigned long m;
+			if (opt[5] < '0' || opt[5] > '7')
+				m = ~0ul;
+			else
+				m = strtoul(opt + 5, &end, 8);
+			if (m == ~0ul || end != opt + olen || (m & ~0644ul))
+				problem = "mode= must be octal, at most 0644 "
+				    "(only the owner may write, nobody execute)";
+			else
+				mode = (unsigned)m;
+		} else if (olen > 6 && strncmp(opt, "group=", 6) == 0) {
+			free(group);
+			group = xstrndup(opt + 6, olen - 6);
+		} else
+			problem = "takes only mode=OCTAL and group=NAME after "
+			    "the path";
+	}
+	if (problem != NULL) {
+		/* In the file, as every config-file error reads. */
+		if (where != NULL)
+			fprintf(stderr, "%s: error: cookie-file %.*s: %s\n",
+			    where, (int)plen, spec, problem);
+		else
+			fprintf(stderr, "torgate: --cookie-file %.*s: %s\n",
+			    (int)plen, spec, problem);
+		free(group);
+		return -1;
+	}
+	free(cfg->cookie_file);
+	free(cfg->cookie_group);
+	cfg->cookie_file = xstrndup(spec, plen);
+	cfg->cookie_mode = mode;
+	cfg->cookie_group = group;
+	return 0;
+}
+
 /* ---- config file ---------------------------------------------------- */
 
 typedef struct file_ctx {
@@ -127,7 +199,7 @@ typedef struct file_ctx {
 	int errors;
 	config_t *cfg;
 	bool cli_listens, cli_dirs, cli_tor, cli_cookie, cli_pw, cli_state;
-	bool cli_user;
+	bool cli_user, cli_cookie_file;
 } file_ctx_t;
 
 static void
@@ -232,7 +304,8 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 		.cli_listens = cli_listens, .cli_dirs = cli_dirs,
 		.cli_tor = cli_tor, .cli_cookie = cli_cookie, .cli_pw = cli_pw,
 		.cli_state = cfg->state_dir != NULL,
-		.cli_user = cfg->user != NULL };
+		.cli_user = cfg->user != NULL,
+		.cli_cookie_file = cfg->cookie_file != NULL };
 
 	if (fp == NULL) {
 		fprintf(stderr, "%s: error: cannot read the config file: %s\n",
@@ -283,6 +356,15 @@ load_file(config_t *cfg, const char *path, bool cli_listens, bool cli_dirs,
 			set_str(&f, v, key, &cfg->state_dir, f.cli_state);
 		else if (!strcmp(key, "user"))
 			set_str(&f, v, key, &cfg->user, f.cli_user);
+		else if (!strcmp(key, "cookie-file")) {
+			const char *c = scalar(&f, v, key);
+			char where[PATH_MAX + 64];
+			snprintf(where, sizeof(where), "%s:%zu:%zu", path,
+			    v->start_mark.line + 1, v->start_mark.column + 1);
+			if (c != NULL && !f.cli_cookie_file &&
+			    set_cookie_file(cfg, c, where) < 0)
+				f.errors++;
+		}
 		else if (!strcmp(key, "max-line-length"))
 			set_limit(&f, v, key, 256, 16 << 20, &L->max_line);
 		else if (!strcmp(key, "max-body-length"))
@@ -339,7 +421,7 @@ done:
 enum { OPT_COOKIE = 256, OPT_PASSWORD, OPT_DEBUG, OPT_VERSION, OPT_HELP,
 	OPT_CHECK, OPT_COMPLAIN, OPT_LEARN, OPT_WAIT_CMDS, OPT_WAIT_MS,
 	OPT_RETRY_MAX_MS, OPT_STATE_DIR, OPT_PER_USER,
-	OPT_AUTH_TIMEOUT, OPT_NO_SANDBOX };
+	OPT_AUTH_TIMEOUT, OPT_NO_SANDBOX, OPT_COOKIE_FILE };
 
 /* A numeric option from min to max; -1 (reported) if it is not. */
 static int
@@ -378,6 +460,7 @@ config_parse(config_t *cfg, int argc, char **argv)
 		{ "auth-timeout", required_argument, NULL, OPT_AUTH_TIMEOUT },
 		{ "user", required_argument, NULL, 'u' },
 		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "cookie-file", required_argument, NULL, OPT_COOKIE_FILE },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -436,6 +519,10 @@ config_parse(config_t *cfg, int argc, char **argv)
 		case OPT_NO_SANDBOX:
 			cfg->no_sandbox = true;
 			break;
+		case OPT_COOKIE_FILE:
+			if (set_cookie_file(cfg, optarg, NULL) < 0)
+				return CONFIG_EXIT_ERROR;
+			break;
 		case OPT_STATE_DIR:
 			free(cfg->state_dir);
 			cfg->state_dir = xstrdup(optarg);
@@ -491,6 +578,14 @@ config_parse(config_t *cfg, int argc, char **argv)
 	    cfg->n_profile_dirs > 0, cfg->tor != NULL,
 	    cfg->tor_cookie != NULL, cfg->tor_password_file != NULL) < 0)
 		return CONFIG_EXIT_ERROR;
+	/* Clients are never given tor's cookie, not even by mistake. */
+	if (cfg->cookie_file != NULL && cfg->tor_cookie != NULL &&
+	    strcmp(cfg->cookie_file, cfg->tor_cookie) == 0) {
+		fprintf(stderr, "torgate: cookie-file %s is tor's cookie "
+		    "(tor-cookie): torgate's own cookie must be another file\n",
+		    cfg->cookie_file);
+		return CONFIG_EXIT_ERROR;
+	}
 	if (wait_cmds)
 		cfg->limits.tor_wait_cmds = wait_cmds;
 	if (wait_ms)
@@ -584,5 +679,7 @@ config_clear(config_t *cfg)
 	free(cfg->learn_dir);
 	free(cfg->state_dir);
 	free(cfg->user);
+	free(cfg->cookie_file);
+	free(cfg->cookie_group);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -14,6 +14,9 @@
  *   tor-wait-commands: N       tor-wait-ms: MS    tor-retry-max-ms: MS
  *   max-clients-per-user: N    auth-timeout: SECONDS
  *   user: NAME                 (the worker's user; --user wins)
+ *   cookie-file: PATH[,mode=0640][,group=NAME]
+ *                              (torgate's own client cookie; --cookie-file
+ *                              wins)
  * tor-wait-commands to auth-timeout are also options
  * (--tor-wait-commands, ...).
  */
@@ -70,6 +73,11 @@ typedef struct config {
 	limits_t limits;
 	char *user;                /* --user: the worker's user, or NULL */
 	bool no_sandbox;           /* --no-sandbox: no seccomp filters */
+	/* --cookie-file: torgate's own client cookie (torauth.h), made at
+	 * start; NULL: clients authenticate with NULL. */
+	char *cookie_file;
+	unsigned cookie_mode;      /* its mode, at most 0644 (default 0640) */
+	char *cookie_group;        /* its group, or NULL: the worker's */
 	unsigned upstream_pool;    /* spare upstream connections */
 	bool upstream_pool_set;
 } config_t;

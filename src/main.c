@@ -7,10 +7,12 @@
  * systemd (Type=notify) it says when it is ready, reloading, stopping.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -31,6 +33,7 @@
 #include "sandbox.h"
 #include "sdnotify.h"
 #include "session.h"
+#include "torauth.h"
 #include "torview.h"
 #include "util.h"
 
@@ -301,18 +304,65 @@ open_listeners(const config_t *cfg, listener_t ***out, size_t *n)
 }
 
 /*
- * The monitor, just forked (ident_spawn): keep only what identifying
- * clients needs, enter its AppArmor role, load its filter.
+ * --cookie-file: write torgate's own client cookie, with the privileges
+ * torgate was started with (like binding a listener: the directory may
+ * be one the worker cannot write to). Its owner is the worker's user
+ * when started as root (else whoever torgate runs as), its group the
+ * configured one (else the worker's), its mode the configured one.
+ * NULL (logged) if it cannot be made: torgate then does not start.
+ */
+static torauth_client_t *
+make_client_cookie(const config_t *cfg, const privdrop_user_t *user)
+{
+	bool as_root = geteuid() == 0 && cfg->user != NULL;
+	uid_t uid = as_root ? user->uid : (uid_t)-1;
+	gid_t gid = as_root ? user->gid : (gid_t)-1;
+	torauth_client_t *c;
+	char err[PATH_MAX + 128];
+
+	if (cfg->cookie_group != NULL) {
+		struct group gr, *res = NULL;
+		char buf[4096];
+		int e = getgrnam_r(cfg->cookie_group, &gr, buf, sizeof(buf),
+		    &res);
+		if (res == NULL) {
+			log_warnx("cookie-file %s: group %s: %s",
+			    cfg->cookie_file, cfg->cookie_group,
+			    e != 0 ? strerror(e) : "no such group");
+			return NULL;
+		}
+		gid = gr.gr_gid;
+	}
+	c = xzalloc(sizeof(*c));
+	if (torauth_write_cookie(cfg->cookie_file, (mode_t)cfg->cookie_mode,
+	    uid, gid, c->cookie, err, sizeof(err)) < 0) {
+		log_warnx("cookie-file: %s", err);
+		torauth_client_free(c);
+		return NULL;
+	}
+	c->path = xstrdup(cfg->cookie_file);
+	log_info("clients authenticate with torgate's own cookie, %s (mode "
+	    "%04o)", c->path, cfg->cookie_mode);
+	return c;
+}
+
+/*
+ * The monitor, just forked (ident_spawn): forget torgate's client
+ * cookie (it never needs it), keep only what identifying clients needs,
+ * enter its AppArmor role, load its filter.
  */
 static void
 confine_monitor(void *arg)
 {
-	const config_t *cfg = arg;
+	daemon_state_t *d = arg;
+	const config_t *cfg = d->cfg;
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 
 	/* The worker speaks to systemd (NotifyAccess=main), not this. */
 	unsetenv("NOTIFY_SOCKET");
+	torauth_client_free(d->gate->client_auth);
+	d->gate->client_auth = NULL;
 	/* Load NSS's modules now: the filter maps nothing executable. */
 	(void)getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res);
 	privdrop_monitor();
@@ -438,14 +488,19 @@ main(int argc, char **argv)
 		fatalx("cannot start without valid profiles");
 
 	/*
-	 * The order is fixed: open the listening sockets (privileged ports,
-	 * root-owned directories), detach, fork the monitor (which confines
-	 * itself), drop the worker's privileges, load its filter, then build
+	 * The order is fixed: write torgate's client cookie and open the
+	 * listening sockets (privileged ports, root-owned directories),
+	 * detach, fork the monitor (which confines itself and forgets the
+	 * cookie), drop the worker's privileges, load its filter, then build
 	 * the event loop and start serving: nothing that reads a client's or
 	 * tor's bytes runs before the filter is in. Sockets systemd passed
 	 * are taken before daemon(), whose fork changes the pid they were
 	 * passed to (LISTEN_PID).
 	 */
+	/* The cookie first: whoever can connect finds the one to bring. */
+	if (cfg.cookie_file != NULL &&
+	    (gate.client_auth = make_client_cookie(&cfg, &user)) == NULL)
+		goto out;
 	if (open_listeners(&cfg, &listeners, &n_listeners) < 0)
 		goto out;
 	if (n_listeners == 0)
@@ -455,7 +510,7 @@ main(int argc, char **argv)
 		own[i] = *listener_addr(listeners[i]);
 	if (!cfg.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
-	gate.ident = ident_spawn(confine_monitor, &cfg);
+	gate.ident = ident_spawn(confine_monitor, &d);
 	confine_worker(&cfg, &user, ident_pid(gate.ident));
 
 	gate.base = event_base_new();
@@ -519,6 +574,7 @@ out:
 	if (gate.base != NULL)
 		event_base_free(gate.base);
 	learn_set_free(gate.learn);
+	torauth_client_free(gate.client_auth);
 	config_clear(&cfg);
 	return rc;
 }

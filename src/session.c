@@ -147,6 +147,7 @@ session_free(session_t *s)
 		profile_set_unref(s->set);
 	free(s->listener_profile);
 	free(s->listener_text);
+	memwipe(s->sc_hash, sizeof(s->sc_hash));
 }
 
 /* ---- writing and back-pressure ---------------------------------------- */

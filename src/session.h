@@ -58,6 +58,9 @@ typedef struct gate {
 	gate_mode_t mode;
 	learn_set_t *learn;         /* MODE_LEARN: what clients sent */
 	admit_t *admit;             /* connections per user (admit.h) */
+	/* --cookie-file (torauth.h), or NULL: clients authenticate with
+	 * NULL. */
+	struct torauth_client *client_auth;
 } gate_t;
 
 /* Take over accepted socket fd (non-blocking) from listener li. */

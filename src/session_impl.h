@@ -58,6 +58,7 @@
 #include "proto.h"
 #include "router.h"
 #include "session.h"
+#include "torauth.h"
 
 struct bufferevent;
 struct evbuffer;
@@ -152,6 +153,10 @@ struct session {
 	/* Pre-authentication state, as tor keeps it. */
 	bool sent_protocolinfo;
 	bool got_challenge;
+	/* --cookie-file: after AUTHCHALLENGE, the SAFECOOKIE client hash
+	 * AUTHENTICATE must bring (wiped once checked, and at the end). */
+	bool sc_pending;
+	uint8_t sc_hash[SAFECOOKIE_HASH_LEN];
 	bool close_queued;              /* a closing answer is queued: read
 	                                 * no further commands (as tor) */
 	/* The last thing sent to tor was a fence (router.h). */

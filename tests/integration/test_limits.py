@@ -532,16 +532,25 @@ class NonceBoundTest(unittest.TestCase):
         self.refused(b'"' + n + b'n"', b"513 Invalid quoted client nonce\r\n")
 
     def test_quoted_with_escapes(self):
-        """The bound is on the decoded bytes, not the text."""
-        self.challenge(b'"' + b"\\x41" * self.MAX + b'"', b"A" * self.MAX)
-        self.challenge(b'"' + b"\\101" * self.MAX + b'"', b"A" * self.MAX)
-        self.refused(b'"' + b"\\x41" * (self.MAX + 1) + b'"',
+        """The bound is on the decoded bytes, not the text. tor decodes a
+        QuotedString here as decode_qstring does: a backslash takes the
+        next character as it is ("\\x41" is "x41", not "A")."""
+        self.challenge(b'"' + b"\\n" * self.MAX + b'"', b"n" * self.MAX)
+        self.challenge(b'"' + b"\\x41" * (self.MAX // 3) + b'"',
+                       b"x41" * (self.MAX // 3))
+        self.refused(b'"' + b"\\n" * (self.MAX + 1) + b'"',
+                     b"513 Invalid quoted client nonce\r\n")
+        self.refused(b'"' + b"\\x41" * (self.MAX // 3 + 1) + b'"',
                      b"513 Invalid quoted client nonce\r\n")
 
-    def test_quoted_nul(self):
-        """A NUL in a quoted value: tor's kvline takes no such value."""
-        self.refused(b'"ab\\0cd"', b"513 Invalid quoted client nonce\r\n")
-        self.refused(b'"ab\\x00cd"', b"513 Invalid quoted client nonce\r\n")
+    def test_quoted_backslash_zero(self):
+        """"\\0" is the character 0, not a NUL (tor's decode_qstring)."""
+        self.challenge(b'"ab\\0cd"', b"ab0cd")
+        self.challenge(b'"ab\\x00cd"', b"abx00cd")
+
+    def test_quote_inside_a_word(self):
+        """A '"' anywhere makes tor take the word itself as the nonce."""
+        self.challenge(b'ab"cd', b'ab"cd')
 
 
 class DescriptorLimitTest(unittest.TestCase):

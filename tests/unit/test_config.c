@@ -114,6 +114,9 @@ dump(const config_t *c, char *buf, size_t n)
 	put(buf, n, "state", "%s", S(c->state_dir));
 	put(buf, n, "user", "%s", S(c->user));
 	put(buf, n, "nosandbox", "%d", c->no_sandbox);
+	put(buf, n, "ownck", "%s", S(c->cookie_file));
+	put(buf, n, "ownckmode", "%04o", c->cookie_mode);
+	put(buf, n, "ownckgroup", "%s", S(c->cookie_group));
 	put(buf, n, "line", "%zu", L->max_line);
 	put(buf, n, "preauth", "%zu", L->max_preauth_line);
 	put(buf, n, "body", "%zu", L->max_body);
@@ -234,6 +237,54 @@ static const row_t cli_rows[] = {
 	    "tor=unix:/run/tor/control", "cookie=-", "pw=-", "fg=0",
 	    "debug=0", "check=0", "complain=0", "learn=-" }, NULL },
 	{ { NULL }, NULL, CONFIG_RUN, { "state=-" }, NULL },
+	/* --cookie-file: none by default; mode 0640 unless given, at most
+	 * 0644; a group; a path PROTOCOLINFO can name as it is. */
+	{ { NULL }, NULL, CONFIG_RUN, { "ownck=-", "ownckgroup=-" }, NULL },
+	{ { "--cookie-file", "/run/torgate/control.authcookie", NULL }, NULL,
+	    CONFIG_RUN, { "ownck=/run/torgate/control.authcookie",
+	    "ownckmode=0640", "ownckgroup=-" }, NULL },
+	{ { "--cookie-file", "/c,mode=0600,group=debian-tor", NULL }, NULL,
+	    CONFIG_RUN, { "ownck=/c", "ownckmode=0600",
+	    "ownckgroup=debian-tor" }, NULL },
+	{ { "--cookie-file", "/c,group=a,mode=644", "--cookie-file=/d", NULL },
+	    NULL, CONFIG_RUN, { "ownck=/d", "ownckmode=0640", "ownckgroup=-" },
+	    NULL },
+	{ { "--cookie-file", "/a b/c", NULL }, NULL, CONFIG_RUN,
+	    { "ownck=/a b/c" }, NULL },
+	{ { "--cookie-file", "c", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
+	    "--cookie-file c: must be an absolute path to a file" },
+	{ { "--cookie-file", "/d/", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
+	    "must be an absolute path to a file" },
+	{ { "--cookie-file", ",mode=0600", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "must be an absolute path to a file" },
+	{ { "--cookie-file", "/c\"", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
+	    "printable ASCII" },
+	{ { "--cookie-file", "/c\\", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
+	    "printable ASCII" },
+	{ { "--cookie-file", "/c\n", NULL }, NULL, CONFIG_EXIT_ERROR, { NULL },
+	    "printable ASCII" },
+	{ { "--cookie-file", "/\xc3\xa9", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "printable ASCII" },
+	{ { "--cookie-file", "/c,mode=0660", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "at most 0644" },
+	{ { "--cookie-file", "/c,mode=0700", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "at most 0644" },
+	{ { "--cookie-file", "/c,mode=04640", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "at most 0644" },
+	{ { "--cookie-file", "/c,mode=0648", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "must be octal" },
+	{ { "--cookie-file", "/c,mode=", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "takes only mode=OCTAL and group=NAME" },
+	{ { "--cookie-file", "/c,mode=-1", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "must be octal" },
+	{ { "--cookie-file", "/c,group=", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "takes only mode=OCTAL and group=NAME" },
+	{ { "--cookie-file", "/c,owner=x", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "takes only mode=OCTAL and group=NAME" },
+	/* Never tor's own cookie. */
+	{ { "--cookie-file", "/run/tor/control.authcookie", "--tor-cookie",
+	    "/run/tor/control.authcookie", NULL }, NULL, CONFIG_EXIT_ERROR,
+	    { NULL }, "is tor's cookie" },
 	/* --state-dir: the last one wins. */
 	{ { "--state-dir", "/s1", "--state-dir=/s2", NULL }, NULL, CONFIG_RUN,
 	    { "state=/s2" }, NULL },
@@ -423,6 +474,18 @@ static const row_t file_rows[] = {
 	    CONFIG_RUN, { "user=cli", "nosandbox=1" }, NULL },
 	{ { NULL }, "user: [a]\n", CONFIG_EXIT_ERROR, { NULL },
 	    ":1:7: error: 'user' must be a string" },
+	/* cookie-file: from the file, unless given as a flag. */
+	{ { NULL }, "cookie-file: /run/torgate/c,mode=0644,group=g\n",
+	    CONFIG_RUN, { "ownck=/run/torgate/c", "ownckmode=0644",
+	    "ownckgroup=g" }, NULL },
+	{ { "--cookie-file", "/cli", NULL }, "cookie-file: /file\n",
+	    CONFIG_RUN, { "ownck=/cli", "ownckmode=0640" }, NULL },
+	{ { NULL }, "cookie-file: rel\n", CONFIG_EXIT_ERROR, { NULL },
+	    ":1:14: error: cookie-file rel: must be an absolute path" },
+	{ { NULL }, "cookie-file: [a]\n", CONFIG_EXIT_ERROR, { NULL },
+	    ":1:14: error: 'cookie-file' must be a string" },
+	{ { NULL }, "cookie-file: /t\ntor-cookie: /t\n", CONFIG_EXIT_ERROR,
+	    { NULL }, "is tor's cookie" },
 	/* The file's listeners are not parsed when flags replace them. */
 	{ { "-l", "127.0.0.1:2", NULL }, "listen: [nonsense]\n", CONFIG_RUN,
 	    { "listen=127.0.0.1:2,0660,-" }, NULL },

@@ -339,6 +339,283 @@ START_TEST(test_password_missing)
 }
 END_TEST
 
+/* ---- torgate's own client cookie: AUTHENTICATE as tor checks it ------ */
+
+/* A cookie of printable bytes, so that its QuotedString form is easy to
+ * write; 4142...35 in hex. */
+static const uint8_t own[TOR_COOKIE_LEN] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+#define OWN_HEX "4142434445464748494a4b4c4d4e4f505152535455565758595a303132333435"
+/* OWN_HEX without its first byte. */
+#define OWN_REST "42434445464748494a4b4c4d4e4f505152535455565758595a303132333435"
+#define OWN_HEX_UP "4142434445464748494A4B4C4D4E4F505152535455565758595A303132333435"
+/* The SAFECOOKIE client hash the rows with sc use (any 32 bytes). */
+static const uint8_t hash[SAFECOOKIE_HASH_LEN] =
+    "abcdefghijklmnopqrstuvwxyz!#$%&(";
+#define HASH_HEX "6162636465666768696a6b6c6d6e6f707172737475767778797a212324252628"
+
+static const struct {
+	const char *args;
+	bool sc;                /* after AUTHCHALLENGE: the hash only */
+	torauth_check_t want;
+} auth_rows[] = {
+	/* What tor accepts: hex in either case, blanks around it, the
+	 * QuotedString form (a backslash takes the next character). */
+	{ OWN_HEX, false, TORAUTH_OK },
+	{ OWN_HEX_UP, false, TORAUTH_OK },
+	{ "  " OWN_HEX " \t", false, TORAUTH_OK },
+	{ "\r\v\n" OWN_HEX, false, TORAUTH_OK },
+	{ "\"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\"", false, TORAUTH_OK },
+	{ "\"\\A\\BCDEFGHIJKLMNOPQRSTUVWXYZ012345\"", false, TORAUTH_OK },
+	/* ... and a word with a quote in it is taken as it is (tor:
+	 * strchr(raw_body, '"')): 32 bytes, but not the cookie. */
+	{ "ABCDEFGHIJKLMNOPQRSTUVWXYZ01234\"", false, TORAUTH_E_MISMATCH },
+	/* The wrong cookie, the wrong length, nothing at all. */
+	{ "00" OWN_REST, false, TORAUTH_E_MISMATCH },
+	{ OWN_HEX "00", false, TORAUTH_E_LENGTH },
+	{ "4142", false, TORAUTH_E_LENGTH },
+	{ "", false, TORAUTH_E_LENGTH },
+	{ "   ", false, TORAUTH_E_LENGTH },
+	{ "\"\"", false, TORAUTH_E_LENGTH },
+	{ "\"ABCDEFGHIJKLMNOPQRSTUVWXYZ01234\"", false, TORAUTH_E_LENGTH },
+	/* "\x41" is the three characters x41, not 'A': not the cookie. */
+	{ "\"\\x41BCDEFGHIJKLMNOPQRSTUVWXYZ012345\"", false,
+	    TORAUTH_E_LENGTH },
+	/* Not hex: odd, or a letter past f (tor: 551 even at the wrong
+	 * length). */
+	{ OWN_HEX + 1, false, TORAUTH_E_HEX },
+	{ "zz", false, TORAUTH_E_HEX },
+	{ "0g" OWN_REST, false, TORAUTH_E_HEX },
+	{ "a", false, TORAUTH_E_HEX },
+	/* Keywords, more than one item, what tor cannot parse. */
+	{ "x=" OWN_HEX, false, TORAUTH_E_KEYWORD },
+	{ "x=\"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\"", false, TORAUTH_E_KEYWORD },
+	{ OWN_HEX " 00", false, TORAUTH_E_MANY },
+	{ "\"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\"x", false, TORAUTH_E_MANY },
+	{ "\"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", false, TORAUTH_E_PARSE },
+	{ "\"abc\\\"", false, TORAUTH_E_PARSE },
+	{ "=" OWN_HEX, false, TORAUTH_E_PARSE },
+	/* \f is a blank to tor's word splitting, not to kvline. */
+	{ OWN_HEX "\f", false, TORAUTH_E_HEX },
+	/* After AUTHCHALLENGE only the client hash, not the cookie. */
+	{ HASH_HEX, true, TORAUTH_OK },
+	{ OWN_HEX, true, TORAUTH_E_MISMATCH },
+	{ "", true, TORAUTH_E_LENGTH },
+	{ HASH_HEX "00", true, TORAUTH_E_LENGTH },
+	{ HASH_HEX, false, TORAUTH_E_MISMATCH },
+};
+
+START_TEST(test_check_rows)
+{
+	const char *a = auth_rows[_i].args;
+	torauth_check_t r = torauth_check(a, strlen(a), own,
+	    auth_rows[_i].sc ? hash : NULL);
+
+	ck_assert_msg(r == auth_rows[_i].want, "row %d (%s): %d, want %d",
+	    _i, a, (int)r, (int)auth_rows[_i].want);
+}
+END_TEST
+
+/* Each byte of the cookie counts (constant-time compare of all 32). */
+START_TEST(test_check_every_byte)
+{
+	char hex[2 * TOR_COOKIE_LEN + 1];
+	uint8_t c[TOR_COOKIE_LEN];
+
+	for (size_t i = 0; i < TOR_COOKIE_LEN; i++) {
+		memcpy(c, own, sizeof(c));
+		c[i] ^= 0x80;
+		hex_encode(c, sizeof(c), hex);
+		ck_assert_int_eq(torauth_check(hex, strlen(hex), own, NULL),
+		    TORAUTH_E_MISMATCH);
+	}
+}
+END_TEST
+
+/* A NUL inside the arguments is never read as the end of them. */
+START_TEST(test_check_nul)
+{
+	static const char a[] = OWN_HEX "\0" "00";
+
+	ck_assert_int_eq(torauth_check(a, sizeof(a) - 1, own, NULL),
+	    TORAUTH_E_PARSE);
+	ck_assert_int_eq(torauth_check("\"A\0\"", 4, own, NULL),
+	    TORAUTH_E_PARSE);
+}
+END_TEST
+
+/* tor's words, exactly (control_auth.c). */
+START_TEST(test_check_replies)
+{
+	ck_assert_ptr_null(torauth_check_reply(TORAUTH_OK, false));
+	ck_assert_str_eq(torauth_check_reply(TORAUTH_E_MISMATCH, false),
+	    "515 Authentication failed: Authentication cookie did not match "
+	    "expected value.");
+	ck_assert_str_eq(torauth_check_reply(TORAUTH_E_MISMATCH, true),
+	    "515 Authentication failed: Safe cookie response did not match "
+	    "expected value.");
+	ck_assert_str_eq(torauth_check_reply(TORAUTH_E_LENGTH, false),
+	    "515 Authentication failed: Wrong length on authentication "
+	    "cookie.");
+	ck_assert_str_eq(torauth_check_reply(TORAUTH_E_LENGTH, true),
+	    "515 Authentication failed: Wrong length for safe cookie "
+	    "response.");
+	ck_assert_str_eq(torauth_check_reply(TORAUTH_E_PARSE, false),
+	    "512 Bad arguments to AUTHENTICATE: Cannot parse keyword "
+	    "argument(s)");
+	ck_assert_str_eq(torauth_check_reply(TORAUTH_E_MANY, false),
+	    "512 Too many arguments to AUTHENTICATE.");
+	ck_assert_str_eq(torauth_check_reply(TORAUTH_E_KEYWORD, false),
+	    "512 AUTHENTICATE does not accept keyword arguments.");
+	ck_assert(strncmp(torauth_check_reply(TORAUTH_E_HEX, false),
+	    "551 Invalid hexadecimal encoding.  Maybe", 40) == 0);
+}
+END_TEST
+
+/* AUTHCHALLENGE's nonce goes through the same reading. */
+static const struct {
+	const char *s;
+	torauth_arg_t want;
+	const char *value;      /* for TORAUTH_ARG_ONE */
+	bool quoted;
+} arg_rows[] = {
+	{ "", TORAUTH_ARG_NONE, NULL, false },
+	{ " \t", TORAUTH_ARG_NONE, NULL, false },
+	{ "abcd", TORAUTH_ARG_ONE, "abcd", false },
+	{ " abcd\t", TORAUTH_ARG_ONE, "abcd", false },
+	{ "\"a b\"", TORAUTH_ARG_ONE, "a b", true },
+	{ "\"\\x41\\\\\\\"\"", TORAUTH_ARG_ONE, "x41\\\"", true },
+	{ "\"\\0\"", TORAUTH_ARG_ONE, "0", true },
+	{ "ab\"cd", TORAUTH_ARG_ONE, "ab\"cd", true },
+	{ "\"\"", TORAUTH_ARG_ONE, "", true },
+	{ "k=v", TORAUTH_ARG_KEYWORD, NULL, false },
+	{ "k=", TORAUTH_ARG_KEYWORD, NULL, false },
+	{ "a b", TORAUTH_ARG_MANY, NULL, false },
+	{ "\"a\"b", TORAUTH_ARG_MANY, NULL, true },
+	{ "\"a", TORAUTH_ARG_BAD, NULL, true },
+	{ "\"a\\", TORAUTH_ARG_BAD, NULL, true },
+	{ "=v", TORAUTH_ARG_BAD, NULL, false },
+	{ "a =v", TORAUTH_ARG_BAD, NULL, false },
+};
+
+START_TEST(test_arg_rows)
+{
+	char *v = NULL;
+	size_t vlen = 0;
+	bool quoted = !arg_rows[_i].quoted;
+	torauth_arg_t r = torauth_parse_arg(arg_rows[_i].s,
+	    strlen(arg_rows[_i].s), &v, &vlen, &quoted);
+
+	ck_assert_msg(r == arg_rows[_i].want, "row %d (%s): %d, want %d", _i,
+	    arg_rows[_i].s, (int)r, (int)arg_rows[_i].want);
+	if (r == TORAUTH_ARG_ONE) {
+		ck_assert_ptr_nonnull(v);
+		ck_assert_uint_eq(vlen, strlen(arg_rows[_i].value));
+		ck_assert_str_eq(v, arg_rows[_i].value);
+		ck_assert(quoted == arg_rows[_i].quoted);
+	} else
+		ck_assert_ptr_null(v);
+	free(v);
+}
+END_TEST
+
+/* ---- torgate's own client cookie: the file ---------------------------- */
+
+static int
+count_entries(const char *dir)
+{
+	char cmd[600];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+START_TEST(test_write_cookie)
+{
+	char path[512], err[600];
+	uint8_t c1[TOR_COOKIE_LEN], c2[TOR_COOKIE_LEN], back[TOR_COOKIE_LEN];
+	struct stat st;
+	ino_t ino;
+
+	make_tmpdir();
+	snprintf(path, sizeof(path), "%s/own.authcookie", tmpdir);
+	ck_assert_int_eq(torauth_write_cookie(path, 0640, (uid_t)-1,
+	    (gid_t)-1, c1, err, sizeof(err)), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_int_eq(torauth_read_cookie(path, back), 0);
+	ck_assert(memcmp(back, c1, sizeof(c1)) == 0);
+	ino = st.st_ino;
+	/* Again: another cookie, another file renamed over the first, the
+	 * mode whatever the umask. */
+	umask(0777);
+	ck_assert_int_eq(torauth_write_cookie(path, 0600, (uid_t)-1,
+	    (gid_t)-1, c2, err, sizeof(err)), 0);
+	umask(022);
+	ck_assert(memcmp(c1, c2, sizeof(c1)) != 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert(st.st_ino != ino);
+	ck_assert_int_eq(torauth_read_cookie(path, back), 0);
+	ck_assert(memcmp(back, c2, sizeof(c2)) == 0);
+	/* Our own group: allowed to anyone. */
+	ck_assert_int_eq(torauth_write_cookie(path, 0640, (uid_t)-1,
+	    getegid(), c2, err, sizeof(err)), 0);
+	ck_assert_int_eq(count_entries(tmpdir), 1);
+	cleanup(path);
+}
+END_TEST
+
+START_TEST(test_write_cookie_refused)
+{
+	char path[512], target[512], err[600];
+	uint8_t c[TOR_COOKIE_LEN], zero[TOR_COOKIE_LEN] = { 0 };
+
+	make_tmpdir();
+	/* A symlink is replaced by nothing, and nothing is written through
+	 * it. */
+	snprintf(path, sizeof(path), "%s/link", tmpdir);
+	snprintf(target, sizeof(target), "%s/target", tmpdir);
+	ck_assert_int_eq(symlink(target, path), 0);
+	memset(c, 0xee, sizeof(c));
+	ck_assert_int_eq(torauth_write_cookie(path, 0640, (uid_t)-1,
+	    (gid_t)-1, c, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
+	ck_assert(memcmp(c, zero, sizeof(c)) == 0);     /* wiped */
+	ck_assert_int_eq(access(target, F_OK), -1);
+	ck_assert_int_eq(unlink(path), 0);
+	/* A directory. */
+	snprintf(path, sizeof(path), "%s/dir", tmpdir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(torauth_write_cookie(path, 0640, (uid_t)-1,
+	    (gid_t)-1, c, err, sizeof(err)), -1);
+	ck_assert_int_eq(rmdir(path), 0);
+	/* No such directory; a path that ends in '/'; no '/'. */
+	snprintf(path, sizeof(path), "%s/nodir/c", tmpdir);
+	ck_assert_int_eq(torauth_write_cookie(path, 0640, (uid_t)-1,
+	    (gid_t)-1, c, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "No such file"));
+	ck_assert_int_eq(torauth_write_cookie("/tmp/", 0640, (uid_t)-1,
+	    (gid_t)-1, c, err, sizeof(err)), -1);
+	ck_assert_int_eq(torauth_write_cookie("c", 0640, (uid_t)-1,
+	    (gid_t)-1, c, err, sizeof(err)), -1);
+	/* A group we cannot give it (unless root): nothing left behind. */
+	if (geteuid() != 0) {
+		snprintf(path, sizeof(path), "%s/c", tmpdir);
+		ck_assert_int_eq(torauth_write_cookie(path, 0640, (uid_t)-1,
+		    0, c, err, sizeof(err)), -1);
+		ck_assert_ptr_nonnull(strstr(err, "chown"));
+	}
+	ck_assert_int_eq(count_entries(tmpdir), 0);
+	rmdir(tmpdir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -357,6 +634,13 @@ main(void)
 	    (int)ARRAY_LEN(pw_cases));
 	tcase_add_test(tc, test_password_long);
 	tcase_add_test(tc, test_password_missing);
+	tcase_add_loop_test(tc, test_check_rows, 0, (int)ARRAY_LEN(auth_rows));
+	tcase_add_test(tc, test_check_every_byte);
+	tcase_add_test(tc, test_check_nul);
+	tcase_add_test(tc, test_check_replies);
+	tcase_add_loop_test(tc, test_arg_rows, 0, (int)ARRAY_LEN(arg_rows));
+	tcase_add_test(tc, test_write_cookie);
+	tcase_add_test(tc, test_write_cookie_refused);
 	suite_add_tcase(s, tc);
 	return tg_run_suite(s);
 }
