@@ -593,7 +593,14 @@ class UnitsTest(unittest.TestCase):
             service = f.read()
         self.assertRegex(service, r"(?m)^Type=notify$")
         self.assertRegex(service, r"(?m)^NotifyAccess=main$")
-        self.assertRegex(service, r"(?m)^ExecStartPre=\S+ --check$")
+        # --check reads the same config file the daemon is started with
+        pre = re.search(r"(?m)^ExecStartPre=\S+ --check((?: \S+)*)$",
+                        service)
+        start = re.search(r"(?m)^ExecStart=\S+ -f((?: \S+)*)$", service)
+        self.assertIsNotNone(pre, service)
+        self.assertIsNotNone(start, service)
+        self.assertIn("-c /etc/torgate/torgate.yml", pre.group(1))
+        self.assertIn("-c /etc/torgate/torgate.yml", start.group(1))
 
 
 if __name__ == "__main__":
