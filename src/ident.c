@@ -142,6 +142,16 @@ ident_spawn(void (*confine)(void *), void *arg)
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGTERM, SIG_IGN);     /* stops with torgate: EOF */
+		{
+			/* main() holds them back until its handlers are in;
+			 * ignored here, they need no holding. */
+			sigset_t set;
+			sigemptyset(&set);
+			sigaddset(&set, SIGHUP);
+			sigaddset(&set, SIGINT);
+			sigaddset(&set, SIGTERM);
+			sigprocmask(SIG_UNBLOCK, &set, NULL);
+		}
 		if (confine != NULL)
 			confine(arg);
 		serve(fd);

@@ -422,6 +422,7 @@ main(int argc, char **argv)
 #endif
 	privdrop_user_t user;
 	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	sigset_t startup_sigs;
 	char err[512];
 	int rc = 1;
 
@@ -457,6 +458,13 @@ main(int argc, char **argv)
 	}
 	log_init(cfg.foreground, cfg.debug);
 	signal(SIGPIPE, SIG_IGN);
+	/* Until the loop's handlers are in, TERM, INT and HUP wait: their
+	 * default action would end torgate half set up (a reload right after
+	 * a start would kill it). They are delivered once the handlers are. */
+	sigemptyset(&startup_sigs);
+	for (size_t i = 0; i < ARRAY_LEN(signums); i++)
+		sigaddset(&startup_sigs, signums[i]);
+	sigprocmask(SIG_BLOCK, &startup_sigs, NULL);
 
 	if (!session_tables_ok())
 		fatalx("internal error: a local command has no answer");
@@ -531,6 +539,7 @@ main(int argc, char **argv)
 		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0)
 			fatalx("cannot install signal handlers");
 	}
+	sigprocmask(SIG_UNBLOCK, &startup_sigs, NULL);
 #if TORGATE_TEST_HOOKS
 	if (getenv("TORGATE_TEST_FORBIDDEN_SYSCALL") != NULL) {
 		hook = evsignal_new(gate.base, SIGUSR1, forbidden_syscall_cb,

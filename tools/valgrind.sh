@@ -15,7 +15,7 @@ command -v valgrind >/dev/null || { echo "valgrind not installed" >&2; exit 1; }
 [ -d build-vg ] || meson setup build-vg -Dbuildtype=debug -Djit=false >/dev/null
 ninja -C build-vg
 
-tests=${*:-"proxy limits compat policy_engine events modes state guard replies restart privsep"}
+tests=${*:-"proxy limits compat policy_engine events modes state guard replies restart privsep onion_events client_cookie apps"}
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 status=0

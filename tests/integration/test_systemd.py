@@ -338,6 +338,27 @@ class ActivationTest(Case):
         wait_closed(tg, 1)
         self.assertEqual(tg.stop(), 0, tg.log())
 
+    def test_signals_during_start_wait_for_the_loop(self):
+        """A reload asked for while torgate is still setting up (systemd
+        can send it as soon as the process exists) is done once the loop
+        runs, instead of SIGHUP's default action ending torgate."""
+        p = self.profiles()
+        u = env.sock("sa-hup")
+        s = self.keep(listening_unix(u))
+        notify = Notify(env.tempdir("tgt-notify-"))
+        self.addCleanup(notify.close)
+        tg = self.spawn(["-t", tap_addr(), "-p", p.dir], fds=[s.fileno()],
+                        names=["profile=alpha"], notify=notify)
+        # The profiles are loaded first; the handlers come much later.
+        tg.wait_log("loaded 2 profiles", timeout=harness.DEFAULT_TIMEOUT)
+        tg.proc.send_signal(signal.SIGHUP)
+        notify.wait("READY", "1")
+        notify.wait("RELOADING", "1")
+        self.assertIsNone(tg.proc.poll(), tg.log())
+        c = self.session(u)
+        self.assertEqual(c.command(b"GETINFO version\r\n")[:4], b"250-")
+        self.assertEqual(tg.stop(), 0, tg.log())
+
     def test_configured_address_also_passed(self):
         p = self.profiles()
         u = env.sock("sa-both")
