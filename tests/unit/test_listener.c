@@ -356,6 +356,36 @@ START_TEST(test_bind_unix_mode)
 }
 END_TEST
 
+/*
+ * The socket file's group and mode are set on the socket bind made, never
+ * through a symbolic link put in its place (whoever can write the
+ * directory could otherwise have a file of root's made world-writable).
+ */
+START_TEST(test_socket_perms_no_symlink)
+{
+	char target[PATH_MAX], link[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	path_in_tmp(target, sizeof(target), "perms-target");
+	path_in_tmp(link, sizeof(link), "perms-link.sock");
+	fd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(chmod(target, 0600), 0);
+	ck_assert_int_eq(symlink(target, link), 0);
+	ck_assert_int_eq(listener_socket_perms(link, getgid(), 0666), -1);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	/* Nor a regular file (a hard link) there. */
+	ck_assert_int_eq(unlink(link), 0);
+	ck_assert_int_eq(listener_socket_perms(target, getgid(), 0666), -1);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	unlink(target);
+}
+END_TEST
+
 START_TEST(test_bind_unix_default_mode)
 {
 	char path[PATH_MAX], text[PATH_MAX + 8];
@@ -937,6 +967,7 @@ listener_suite(void)
 	tcase_add_test(tc, test_activated_none);
 	tcase_add_test(tc, test_activated_refused);
 	tcase_add_test(tc, test_is_at);
+	tcase_add_test(tc, test_socket_perms_no_symlink);
 	suite_add_tcase(s, tc);
 	return s;
 }
