@@ -259,6 +259,7 @@ listener_adopt(int fd, const char *profile)
 	unsigned port = 0;
 
 	l->fd = fd;
+	memset(&ss, 0, sizeof(ss));
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
 	    type != SOCK_STREAM ||
 	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0 ||
@@ -280,8 +281,10 @@ listener_adopt(int fd, const char *profile)
 	l->addr.len = len;
 	l->addr.family = ss.ss_family;
 	addr_host_port((struct sockaddr *)&ss, len, host, sizeof(host), &port);
+	/* sun_path need not end in a NUL (a path of all its 108 bytes). */
 	if (ss.ss_family == AF_UNIX)
-		snprintf(l->addr.text, sizeof(l->addr.text), "unix:%.240s",
+		snprintf(l->addr.text, sizeof(l->addr.text), "unix:%.*s",
+		    (int)sizeof(((struct sockaddr_un *)&ss)->sun_path),
 		    ((struct sockaddr_un *)&ss)->sun_path);
 	else if (ss.ss_family == AF_INET6)
 		snprintf(l->addr.text, sizeof(l->addr.text), "[%s]:%u", host,

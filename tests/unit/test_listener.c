@@ -183,6 +183,37 @@ START_TEST(test_adopt_unix)
 }
 END_TEST
 
+/* A unix socket whose path fills sun_path (108 bytes, no NUL: Linux
+ * allows it) is named by those bytes, nothing read past them. */
+START_TEST(test_adopt_unix_full_path)
+{
+	struct sockaddr_un sun;
+	char cwd[PATH_MAX], want[sizeof(sun.sun_path) + 8];
+	int fd;
+	listener_t *l;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(tmpdir), 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memset(sun.sun_path, 'f', sizeof(sun.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	l = listener_adopt(fd, NULL);
+	ck_assert_ptr_nonnull(l);
+	snprintf(want, sizeof(want), "unix:%.*s", (int)sizeof(sun.sun_path),
+	    sun.sun_path);
+	ck_assert_str_eq(listener_addr(l)->text, want);
+	listener_free(l);
+	memcpy(want, sun.sun_path, sizeof(sun.sun_path));
+	want[sizeof(sun.sun_path)] = '\0';
+	unlink(want);
+	ck_assert_int_eq(chdir(cwd), 0);
+}
+END_TEST
+
 START_TEST(test_adopt_tcp4)
 {
 	char want[64];
@@ -968,6 +999,7 @@ listener_suite(void)
 	tcase_add_test(tc, test_activated_refused);
 	tcase_add_test(tc, test_is_at);
 	tcase_add_test(tc, test_socket_perms_no_symlink);
+	tcase_add_test(tc, test_adopt_unix_full_path);
 	suite_add_tcase(s, tc);
 	return s;
 }
