@@ -124,6 +124,41 @@ listener_group_id(const char *name, gid_t *gid)
 	return 0;
 }
 
+/*
+ * The socket file is opened without following a link (O_PATH), checked to
+ * be a socket, and changed through that descriptor: what is put in its
+ * place between bind() and here (a symbolic or hard link to a file of
+ * root's) is refused, never changed. chmod goes through /proc's link to
+ * the descriptor (fchmod does not take an O_PATH descriptor).
+ */
+int
+listener_socket_perms(const char *path, gid_t gid, mode_t mode)
+{
+	char self[64];
+	struct stat st;
+	int fd, rc = -1, saved;
+
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		goto done;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTSOCK;
+		goto done;
+	}
+	if (gid != (gid_t)-1 && fchownat(fd, "", (uid_t)-1, gid,
+	    AT_EMPTY_PATH) < 0)
+		goto done;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	rc = chmod(self, mode);
+done:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
 /* bind() failed: say why in a person's words where the reason is
  * common (no directory for the socket; the port is taken). */
 static void
@@ -195,14 +230,10 @@ listener_bind(const listen_spec_t *spec)
 	if (l->addr.family == AF_UNIX) {
 		const struct sockaddr_un *sun = (const void *)&l->addr.ss;
 		l->unlink_on_close = true;
-		if (gid != (gid_t)-1 && chown(sun->sun_path, (uid_t)-1, gid) <
-		    0) {
-			log_warn("listen %s: giving the socket to group '%s'",
-			    l->addr.text, spec->group);
-			goto fail;
-		}
-		if (chmod(sun->sun_path, spec->mode) < 0) {
-			log_warn("chmod %s", l->addr.text);
+		if (listener_socket_perms(sun->sun_path, gid, spec->mode) < 0) {
+			log_warn("listen %s: giving the socket group '%s' and "
+			    "mode %04o", l->addr.text, spec->group != NULL ?
+			    spec->group : "(unchanged)", (unsigned)spec->mode);
 			goto fail;
 		}
 	}
@@ -228,6 +259,7 @@ listener_adopt(int fd, const char *profile)
 	unsigned port = 0;
 
 	l->fd = fd;
+	memset(&ss, 0, sizeof(ss));
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
 	    type != SOCK_STREAM ||
 	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0 ||
@@ -249,8 +281,10 @@ listener_adopt(int fd, const char *profile)
 	l->addr.len = len;
 	l->addr.family = ss.ss_family;
 	addr_host_port((struct sockaddr *)&ss, len, host, sizeof(host), &port);
+	/* sun_path need not end in a NUL (a path of all its 108 bytes). */
 	if (ss.ss_family == AF_UNIX)
-		snprintf(l->addr.text, sizeof(l->addr.text), "unix:%.240s",
+		snprintf(l->addr.text, sizeof(l->addr.text), "unix:%.*s",
+		    (int)sizeof(((struct sockaddr_un *)&ss)->sun_path),
 		    ((struct sockaddr_un *)&ss)->sun_path);
 	else if (ss.ss_family == AF_INET6)
 		snprintf(l->addr.text, sizeof(l->addr.text), "[%s]:%u", host,

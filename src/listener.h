@@ -45,6 +45,9 @@ int listener_fdname_profile(const char *name, const char **profile);
 /* The group a listen spec's group= names (a name, or a number that is
  * not a name); 0, or -1 if there is none. */
 int listener_group_id(const char *name, gid_t *gid);
+/* Give the unix socket file at path group gid ((gid_t)-1: unchanged) and
+ * mode; 0, or -1 with errno. */
+int listener_socket_perms(const char *path, gid_t gid, mode_t mode);
 /* Does l listen at a (same unix path, or same address and port)? */
 bool listener_is_at(const listener_t *l, const tg_addr_t *a);
 /* The profile l binds, or NULL. */

@@ -183,6 +183,37 @@ START_TEST(test_adopt_unix)
 }
 END_TEST
 
+/* A unix socket whose path fills sun_path (108 bytes, no NUL: Linux
+ * allows it) is named by those bytes, nothing read past them. */
+START_TEST(test_adopt_unix_full_path)
+{
+	struct sockaddr_un sun;
+	char cwd[PATH_MAX], want[sizeof(sun.sun_path) + 8];
+	int fd;
+	listener_t *l;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(tmpdir), 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memset(sun.sun_path, 'f', sizeof(sun.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	l = listener_adopt(fd, NULL);
+	ck_assert_ptr_nonnull(l);
+	snprintf(want, sizeof(want), "unix:%.*s", (int)sizeof(sun.sun_path),
+	    sun.sun_path);
+	ck_assert_str_eq(listener_addr(l)->text, want);
+	listener_free(l);
+	memcpy(want, sun.sun_path, sizeof(sun.sun_path));
+	want[sizeof(sun.sun_path)] = '\0';
+	unlink(want);
+	ck_assert_int_eq(chdir(cwd), 0);
+}
+END_TEST
+
 START_TEST(test_adopt_tcp4)
 {
 	char want[64];
@@ -353,6 +384,36 @@ START_TEST(test_bind_unix_mode)
 	check_bind_mode("m660.sock", 0660);
 	check_bind_mode("m666.sock", 0666);
 	umask(old);
+}
+END_TEST
+
+/*
+ * The socket file's group and mode are set on the socket bind made, never
+ * through a symbolic link put in its place (whoever can write the
+ * directory could otherwise have a file of root's made world-writable).
+ */
+START_TEST(test_socket_perms_no_symlink)
+{
+	char target[PATH_MAX], link[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	path_in_tmp(target, sizeof(target), "perms-target");
+	path_in_tmp(link, sizeof(link), "perms-link.sock");
+	fd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(chmod(target, 0600), 0);
+	ck_assert_int_eq(symlink(target, link), 0);
+	ck_assert_int_eq(listener_socket_perms(link, getgid(), 0666), -1);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	/* Nor a regular file (a hard link) there. */
+	ck_assert_int_eq(unlink(link), 0);
+	ck_assert_int_eq(listener_socket_perms(target, getgid(), 0666), -1);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	unlink(target);
 }
 END_TEST
 
@@ -937,6 +998,8 @@ listener_suite(void)
 	tcase_add_test(tc, test_activated_none);
 	tcase_add_test(tc, test_activated_refused);
 	tcase_add_test(tc, test_is_at);
+	tcase_add_test(tc, test_socket_perms_no_symlink);
+	tcase_add_test(tc, test_adopt_unix_full_path);
 	suite_add_tcase(s, tc);
 	return s;
 }
