@@ -73,6 +73,7 @@ recv_req(int fd, ident_msg_req_t *m, int *cfd)
 		.msg_control = cb.buf, .msg_controllen = sizeof(cb.buf),
 	};
 	struct cmsghdr *c;
+	size_t total = 0;
 	ssize_t n;
 
 	*cfd = -1;
@@ -81,10 +82,28 @@ recv_req(int fd, ident_msg_req_t *m, int *cfd)
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return -1;
-	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(cfd, CMSG_DATA(c), sizeof(int));
+	/* Every descriptor that came is taken, so that none stays open here;
+	 * a request carries exactly one (the buffer has room for two). */
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		size_t nfd;
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int f;
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*cfd < 0)
+				*cfd = f;
+			else
+				close(f);
+			total++;
+		}
+	}
+	if (total > 1 && *cfd >= 0) {
+		close(*cfd);
+		*cfd = -1;
+	}
 	if ((size_t)n != sizeof(*m) || (mh.msg_flags & MSG_CTRUNC) ||
 	    m->salen > sizeof(m->sa) || *cfd < 0)
 		return 0;       /* malformed: answered with nothing known */
