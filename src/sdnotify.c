@@ -46,7 +46,8 @@ status_line(char *buf, size_t len, const char *status)
 	for (size_t i = 7; i < n && i < len; i++)
 		if (buf[i] == '\n' || buf[i] == '\r')
 			buf[i] = ' ';
-	snprintf(last_status, sizeof(last_status), "%s", buf + 7);
+	snprintf(last_status, sizeof(last_status), "%.*s", SDNOTIFY_STATUS_MAX,
+	    buf + 7);
 }
 
 void
