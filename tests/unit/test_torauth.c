@@ -382,7 +382,7 @@ static const struct {
 	    TORAUTH_E_LENGTH },
 	/* Not hex: odd, or a letter past f (tor: 551 even at the wrong
 	 * length). */
-	{ OWN_HEX + 1, false, TORAUTH_E_HEX },
+	{ &OWN_HEX[1], false, TORAUTH_E_HEX },
 	{ "zz", false, TORAUTH_E_HEX },
 	{ "0g" OWN_REST, false, TORAUTH_E_HEX },
 	{ "a", false, TORAUTH_E_HEX },
