@@ -16,14 +16,16 @@ set -eu
 # valgrind runs the integration tests under memcheck (tools/valgrind.sh);
 # apparmor brings apparmor_parser and the abstractions, with which
 # tests/apparmor compiles the profile (nothing is loaded into the kernel);
-# dpkg-dev, debhelper, dh-apparmor and lintian build and check the Debian
+# dpkg-dev, build-essential (every package build's implicit dependency),
+# debhelper, dh-apparmor and lintian build and check the Debian
 # package (tests/package), man-db and groff-base render the man pages.
 PKGS="gcc libc6-dev clang libclang-rt-dev llvm meson ninja-build pkg-config \
 libevent-dev libyaml-dev libpcre2-dev libseccomp-dev libapparmor-dev \
 libsystemd-dev \
 nettle-dev check tor python3 socat \
 nyx onionshare-cli python3-stem tmux onioncircuits xvfb x11-apps valgrind \
-apparmor dpkg-dev debhelper dh-apparmor lintian man-db groff-base"
+apparmor dpkg-dev build-essential debhelper dh-apparmor lintian man-db \
+groff-base"
 
 missing=""
 for p in $PKGS; do
