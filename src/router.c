@@ -265,14 +265,16 @@ next_key(router_expect_t *x)
 }
 
 /*
- * GETINFO. Answers: per key in order, "250-KEY=VALUE" or "250+KEY="
- * (then a data block), then "250 OK". Unknown keys: only 552 lines, at
- * most one per key. Or one error line.
+ * What GETINFO and GETCONF replies share, key by key: a data line only
+ * inside a 250 reply; unknown keys as 552 lines only, at most one per key;
+ * any other error as one line. *decided: the line was judged here (the
+ * result is returned); else it is a 250 line for the caller to read.
  */
 static bool
-fits_keys(router_expect_t *x, const proto_reply_line_t *line,
-    const char *text, int code)
+fits_per_key(const router_expect_t *x, const proto_reply_line_t *line,
+    int code, bool *decided)
 {
+	*decided = true;
 	if (line->is_data)
 		return x->first_code == 250;
 	if (x->first_code != 250) {
@@ -282,6 +284,24 @@ fits_keys(router_expect_t *x, const proto_reply_line_t *line,
 	}
 	if (code != 250)
 		return false;
+	*decided = false;
+	return true;
+}
+
+/*
+ * GETINFO. Answers: per key in order, "250-KEY=VALUE" or "250+KEY="
+ * (then a data block), then "250 OK". Unknown keys: only 552 lines, at
+ * most one per key. Or one error line.
+ */
+static bool
+fits_keys(router_expect_t *x, const proto_reply_line_t *line,
+    const char *text, int code)
+{
+	bool decided;
+	bool ok = fits_per_key(x, line, code, &decided);
+
+	if (decided)
+		return ok;
 	if (line->sep == ' ')
 		return x->key_i == x->n_keys &&
 		    text_is(text, line->text_len, "250 OK");
@@ -325,15 +345,11 @@ static bool
 fits_conf(router_expect_t *x, const proto_reply_line_t *line,
     const char *text, int code)
 {
-	if (line->is_data)
-		return x->first_code == 250;
-	if (x->first_code != 250) {
-		if (x->first_code == 552)
-			return code == 552 && x->n_lines <= x->n_keys;
-		return line->starts_msg && line->ends_msg;
-	}
-	if (code != 250)
-		return false;
+	bool decided;
+	bool ok = fits_per_key(x, line, code, &decided);
+
+	if (decided)
+		return ok;
 	if (x->n_keys == 0)
 		return line->starts_msg && line->ends_msg &&
 		    text_is(text, line->text_len, "250 OK");
